@@ -1,0 +1,287 @@
+// CONV_2D / FULLY_CONNECTED, int8 activations, TFLite reference semantics (double-rounding requant).
+import { mbqm, clampi } from './requant';
+import { requantStore4x8, RQ_HEADER, RQ_BLOCK } from './simd_requant';
+export { test_vec_requant } from './simd_requant';
+
+// ---------------------------------------------------------------------------------------------
+// Scalar reference (the spec)
+// ---------------------------------------------------------------------------------------------
+export function conv_ref_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32,
+  wPtr: usize, wIs16: i32,
+  biasPtr: usize, multPtr: usize, shiftPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
+  const K = kH * kW * inC;
+  for (let oy = 0; oy < outH; oy++) {
+    for (let ox = 0; ox < outW; ox++) {
+      const o = outPtr + <usize>((oy * outW + ox) * outC);
+      for (let co = 0; co < outC; co++) {
+        let acc: i32 = load<i32>(biasPtr + (<usize>co << 2));
+        for (let ky = 0; ky < kH; ky++) {
+          const iy = oy * strideH - padTop + ky * dilH;
+          if (iy < 0 || iy >= inH) continue;
+          for (let kx = 0; kx < kW; kx++) {
+            const ix = ox * strideW - padLeft + kx * dilW;
+            if (ix < 0 || ix >= inW) continue;
+            const ip = inPtr + <usize>((iy * inW + ix) * inC);
+            const wi = co * K + (ky * kW + kx) * inC;
+            for (let ci = 0; ci < inC; ci++) {
+              const x: i32 = <i32>load<i8>(ip + ci) - inZp;
+              const w: i32 = wIs16 ? <i32>load<i16>(wPtr + (<usize>(wi + ci) << 1)) : <i32>load<i8>(wPtr + <usize>(wi + ci));
+              acc += x * w;
+            }
+          }
+        }
+        const m = load<i32>(multPtr + (<usize>co << 2));
+        const s = load<i32>(shiftPtr + (<usize>co << 2));
+        store<i8>(o + co, <i8>clampi(mbqm(acc, m, s) + outZp, actMin, actMax));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast kernel
+//
+// Packed weights (packConvWeights): K = kH*kW*Cin, Kp = K rounded up to even, Cout padded to 8.
+// Per block of 8 output channels, per k-pair: [w(c0,k0) w(c0,k1) w(c1,k0) w(c1,k1) ... w(c7,k1)],
+// int8 (16 bytes) or int16 (32 bytes); zero for padded k / channels. Block stride Kp*8 (*2).
+//
+// Scratch: im2col of a chunk of CH output pixels, int16 rows of Kp values (x - inZp, 0 for padding
+// taps), CH = convChunkPixels(Kp); bytes = CH*Kp*2 + 64 (convScratchBytes in pack.ts).
+// ---------------------------------------------------------------------------------------------
+
+/** Pixels per im2col chunk; pack.ts's convScratchBytes mirrors this formula. */
+// @ts-ignore: decorator
+@inline
+export function convChunkPixels(Kp: i32): i32 {
+  let ch = (32768 / (Kp * 2)) & ~3;
+  if (ch < 4) ch = 4;
+  if (ch > 256) ch = 256;
+  return ch;
+}
+
+export function conv_scratch_bytes(kH: i32, kW: i32, inC: i32): i32 {
+  const Kp = (kH * kW * inC + 1) & ~1;
+  return convChunkPixels(Kp) * Kp * 2 + 64;
+}
+
+// widen n int8 values to int16 (x - zp); may write up to 14 bytes past dst + 2n and read 7 past src + n
+// @ts-ignore: decorator
+@inline
+function widen(src: usize, dst: usize, n: i32, zpv: v128): void {
+  for (let i = 0; i < n; i += 8) {
+    v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(src + <usize>i), zpv));
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function zeroFill(dst: usize, n: i32): void {
+  const z = i32x4.splat(0);
+  for (let i = 0; i < n; i += 8) v128.store(dst + (<usize>i << 1), z);
+}
+
+// 4 pixels (rows r0..r3, int16, Kp values) x 8 channels (one weight block)
+// @ts-ignore: decorator
+@inline
+function tile4x8<W>(r0: usize, r1: usize, r2: usize, r3: usize, wp: usize, kpairs: i32, qb: usize, hasLeft: bool,
+  out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  const bl = v128.load(qb);
+  const bh = v128.load(qb, 16);
+  let a0l = bl, a0h = bh, a1l = bl, a1h = bh, a2l = bl, a2h = bh, a3l = bl, a3h = bh;
+  const end = r0 + (<usize>kpairs << 2);
+  while (r0 < end) {
+    let w0: v128, w1: v128;
+    if (sizeof<W>() == 1) {
+      w0 = v128.load8x8_s(wp);
+      w1 = v128.load8x8_s(wp, 8);
+      wp += 16;
+    } else {
+      w0 = v128.load(wp);
+      w1 = v128.load(wp, 16);
+      wp += 32;
+    }
+    let x = v128.load32_splat(r0);
+    a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(w0, x));
+    a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(w1, x));
+    x = v128.load32_splat(r1);
+    a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(w0, x));
+    a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(w1, x));
+    x = v128.load32_splat(r2);
+    a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(w0, x));
+    a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(w1, x));
+    x = v128.load32_splat(r3);
+    a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(w0, x));
+    a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(w1, x));
+    r0 += 4; r1 += 4; r2 += 4; r3 += 4;
+  }
+  requantStore4x8(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, hasLeft, out, pixStride, np, nc, zp16, lo8, hi8);
+}
+
+// 1 pixel x 32 channels (4 weight blocks)
+// @ts-ignore: decorator
+@inline
+function tile1x32<W>(r: usize, wp: usize, wStride: usize, kpairs: i32, qb: usize, hasLeft: bool,
+  out: usize, zp16: v128, lo8: v128, hi8: v128): void {
+  let a0 = v128.load(qb), a1 = v128.load(qb, 16);
+  let a2 = v128.load(qb + RQ_BLOCK), a3 = v128.load(qb + RQ_BLOCK, 16);
+  let a4 = v128.load(qb + 2 * RQ_BLOCK), a5 = v128.load(qb + 2 * RQ_BLOCK, 16);
+  let a6 = v128.load(qb + 3 * RQ_BLOCK), a7 = v128.load(qb + 3 * RQ_BLOCK, 16);
+  const w1p = wp + wStride, w2p = wp + 2 * wStride, w3p = wp + 3 * wStride;
+  const step: usize = sizeof<W>() == 1 ? 16 : 32;
+  for (let k: usize = 0, off: usize = 0; k < <usize>kpairs; k++, off += step) {
+    const x = v128.load32_splat(r + (k << 2));
+    if (sizeof<W>() == 1) {
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load8x8_s(wp + off), x));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load8x8_s(wp + off, 8), x));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load8x8_s(w1p + off), x));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load8x8_s(w1p + off, 8), x));
+      a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load8x8_s(w2p + off), x));
+      a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load8x8_s(w2p + off, 8), x));
+      a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load8x8_s(w3p + off), x));
+      a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load8x8_s(w3p + off, 8), x));
+    } else {
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(wp + off), x));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(wp + off, 16), x));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(w1p + off), x));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(w1p + off, 16), x));
+      a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(w2p + off), x));
+      a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(w2p + off, 16), x));
+      a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(w3p + off), x));
+      a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(w3p + off, 16), x));
+    }
+  }
+  // requant as 4 "pixels" = the 4 blocks, then store each block's 8 channels
+  // (requantStore4x8 needs uniform per-channel params per transposed vector, so do one block at a time)
+  requantStore4x8(a0, a1, a0, a1, a0, a1, a0, a1, qb, hasLeft, out, 0, 1, 8, zp16, lo8, hi8);
+  requantStore4x8(a2, a3, a2, a3, a2, a3, a2, a3, qb + RQ_BLOCK, hasLeft, out + 8, 0, 1, 8, zp16, lo8, hi8);
+  requantStore4x8(a4, a5, a4, a5, a4, a5, a4, a5, qb + 2 * RQ_BLOCK, hasLeft, out + 16, 0, 1, 8, zp16, lo8, hi8);
+  requantStore4x8(a6, a7, a6, a7, a6, a7, a6, a7, qb + 3 * RQ_BLOCK, hasLeft, out + 24, 0, 1, 8, zp16, lo8, hi8);
+}
+
+// 1 pixel x 8 channels (one block), nc valid channels
+// @ts-ignore: decorator
+@inline
+function tile1x8<W>(r: usize, wp: usize, kpairs: i32, qb: usize, hasLeft: bool,
+  out: usize, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  let a0 = v128.load(qb), a1 = v128.load(qb, 16);
+  const step: usize = sizeof<W>() == 1 ? 16 : 32;
+  for (let k: usize = 0, off: usize = 0; k < <usize>kpairs; k++, off += step) {
+    const x = v128.load32_splat(r + (k << 2));
+    if (sizeof<W>() == 1) {
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load8x8_s(wp + off), x));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load8x8_s(wp + off, 8), x));
+    } else {
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(wp + off), x));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(wp + off, 16), x));
+    }
+  }
+  requantStore4x8(a0, a1, a0, a1, a0, a1, a0, a1, qb, hasLeft, out, 0, 1, nc, zp16, lo8, hi8);
+}
+
+// @ts-ignore: decorator
+@inline
+function convBody<W>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32,
+  scratch: usize, hasLeft: bool): void {
+  const K = kH * kW * inC;
+  const Kp = (K + 1) & ~1;
+  const kpairs = Kp >> 1;
+  const rowBytes = <usize>Kp << 1;
+  const nb = (outC + 7) >> 3;
+  const wBlock: usize = <usize>Kp * 8 * sizeof<W>();
+  const P = outH * outW;
+  const CH = convChunkPixels(Kp);
+  const zpv = i16x8.splat(<i16>inZp);
+  const zp16 = i16x8.splat(<i16>outZp);
+  const lo8 = i8x16.splat(<i8>actMin);
+  const hi8 = i8x16.splat(<i8>actMax);
+  const pixStride = <usize>outC;
+  const direct = kH == 1 && kW == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 && inW == outW && inH == outH;
+  const q0 = qPtr + RQ_HEADER;
+
+  for (let p0 = 0; p0 < P; p0 += CH) {
+    const n = min(CH, P - p0);
+    // ---- im2col of pixels p0 .. p0+n-1
+    if (direct) {
+      let src = inPtr + <usize>p0 * <usize>inC;
+      let dst = scratch;
+      for (let p = 0; p < n; p++) {
+        widen(src, dst, inC, zpv);
+        src += <usize>inC;
+        dst += rowBytes;
+      }
+    } else {
+      let oy = p0 / outW, ox = p0 % outW;
+      let dst = scratch;
+      for (let p = 0; p < n; p++) {
+        const iy0 = oy * strideH - padTop, ix0 = ox * strideW - padLeft;
+        let d = dst;
+        for (let ky = 0; ky < kH; ky++) {
+          const iy = iy0 + ky * dilH;
+          const rowOk = iy >= 0 && iy < inH;
+          for (let kx = 0; kx < kW; kx++) {
+            const ix = ix0 + kx * dilW;
+            if (rowOk && ix >= 0 && ix < inW) widen(inPtr + <usize>((iy * inW + ix) * inC), d, inC, zpv);
+            else zeroFill(d, inC);
+            d += <usize>inC << 1;
+          }
+        }
+        dst += rowBytes;
+        if (++ox == outW) { ox = 0; oy++; }
+      }
+    }
+    // ---- GEMM + requant
+    const outBase = outPtr + <usize>p0 * pixStride;
+    if (n >= 4) {
+      for (let t = 0; t < n; t += 4) {
+        const tt = t + 4 <= n ? t : n - 4; // last tile overlaps (recomputes identical outputs)
+        const r0 = scratch + <usize>tt * rowBytes;
+        const o = outBase + <usize>tt * pixStride;
+        for (let b = 0; b < nb; b++) {
+          const c0 = b << 3;
+          const nc = min(8, outC - c0);
+          tile4x8<W>(r0, r0 + rowBytes, r0 + 2 * rowBytes, r0 + 3 * rowBytes, pwPtr + <usize>b * wBlock, kpairs,
+            q0 + <usize>b * RQ_BLOCK, hasLeft, o + <usize>c0, pixStride, 4, nc, zp16, lo8, hi8);
+        }
+      }
+    } else {
+      for (let t = 0; t < n; t++) {
+        const r = scratch + <usize>t * rowBytes;
+        const o = outBase + <usize>t * pixStride;
+        let b = 0;
+        const full = outC >> 3;
+        for (; b + 4 <= full; b += 4) {
+          tile1x32<W>(r, pwPtr + <usize>b * wBlock, wBlock, kpairs, q0 + <usize>b * RQ_BLOCK, hasLeft,
+            o + (<usize>b << 3), zp16, lo8, hi8);
+        }
+        for (; b < nb; b++) {
+          const c0 = b << 3;
+          tile1x8<W>(r, pwPtr + <usize>b * wBlock, kpairs, q0 + <usize>b * RQ_BLOCK, hasLeft,
+            o + <usize>c0, min(8, outC - c0), zp16, lo8, hi8);
+        }
+      }
+    }
+  }
+}
+
+export function conv_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32,
+  pwPtr: usize, wIs16: i32, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32,
+  scratchPtr: usize): void {
+  const hasLeft = load<i32>(qPtr) != 0;
+  if (wIs16) {
+    if (hasLeft) convBody<i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr, true);
+    else convBody<i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr, false);
+  } else {
+    if (hasLeft) convBody<i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr, true);
+    else convBody<i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr, false);
+  }
+}

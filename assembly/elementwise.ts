@@ -1,0 +1,178 @@
+// Element-wise and small ops on int8 tensors: ADD, QUANTIZE (requantize),
+// float QUANTIZE / DEQUANTIZE, sign flip (uint8 <-> int8 domain), PAD.
+// Each op has a scalar reference (`_ref`) that spells out TFLite's reference
+// arithmetic; hot ops have a SIMD kernel beside it, tested on the same vectors.
+
+import { srdhm, rdbp, mbqm, clampi } from './requant';
+
+// ---- uint8 <-> int8 domain: x ^ 0x80 == x - 128 (mod 256) ----
+export function flip_sign(ptr: usize, n: i32): void {
+  const m = i8x16.splat(-128);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) v128.store(ptr + i, v128.xor(v128.load(ptr + i), m));
+  for (; i < n; i++) store<u8>(ptr + i, load<u8>(ptr + i) ^ 0x80);
+}
+
+export function copy_bytes(dst: usize, src: usize, n: i32): void {
+  memory.copy(dst, src, n);
+}
+
+// ---- ADD (int8, same shapes), TFLite reference_integer_ops::Add ----
+export function add_i8_ref(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
+  aOffset: i32, aMult: i32, aShift: i32, bOffset: i32, bMult: i32, bShift: i32,
+  leftShift: i32, outMult: i32, outShift: i32, outOffset: i32, actMin: i32, actMax: i32): void {
+  for (let i = 0; i < n; i++) {
+    const a = (<i32>load<i8>(aPtr + i) + aOffset) * (1 << leftShift);
+    const b = (<i32>load<i8>(bPtr + i) + bOffset) * (1 << leftShift);
+    const sa = mbqm(a, aMult, aShift);
+    const sb = mbqm(b, bMult, bShift);
+    const raw = mbqm(sa + sb, outMult, outShift) + outOffset;
+    store<i8>(outPtr + i, <i8>clampi(raw, actMin, actMax));
+  }
+}
+
+// SRDHM for 4 lanes with a positive multiplier (M >= 0), exact: (x*M + 2^30) >> 31
+// @ts-ignore: decorator
+@inline
+function vsrdhm(x: v128, m: v128): v128 {
+  const nudge = i64x2.splat(1 << 30);
+  const lo = i64x2.shr_s(i64x2.add(i64x2.extmul_low_i32x4_s(x, m), nudge), 31);
+  const hi = i64x2.shr_s(i64x2.add(i64x2.extmul_high_i32x4_s(x, m), nudge), 31);
+  return i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+}
+
+// RoundingDivideByPOT for 4 lanes with a uniform exponent e >= 1 (no overflow for |x| < 2^30)
+// @ts-ignore: decorator
+@inline
+function vrdbp(x: v128, e: i32, half: v128): v128 {
+  return i32x4.shr_s(i32x4.add(i32x4.add(x, half), i32x4.shr_s(x, 31)), e);
+}
+
+// @ts-ignore: decorator
+@inline
+function vmbqmSmall(x: v128, m: v128, e: i32, half: v128): v128 {
+  const y = vsrdhm(x, m);
+  return e > 0 ? vrdbp(y, e, half) : y;
+}
+
+export function add_i8(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
+  aOffset: i32, aMult: i32, aShift: i32, bOffset: i32, bMult: i32, bShift: i32,
+  leftShift: i32, outMult: i32, outShift: i32, outOffset: i32, actMin: i32, actMax: i32): void {
+  // The vector path needs right shifts (shift <= 0) and inputs that cannot overflow.
+  if (aShift > 0 || bShift > 0 || outShift > 0 || leftShift > 22 || aMult < 0 || bMult < 0 || outMult < 0) {
+    add_i8_ref(aPtr, bPtr, outPtr, n, aOffset, aMult, aShift, bOffset, bMult, bShift, leftShift, outMult, outShift, outOffset, actMin, actMax);
+    return;
+  }
+  const ea = -aShift, eb = -bShift, eo = -outShift;
+  const va = i32x4.splat(aMult), vb = i32x4.splat(bMult), vo = i32x4.splat(outMult);
+  const ha = i32x4.splat(ea > 0 ? 1 << (ea - 1) : 0);
+  const hb = i32x4.splat(eb > 0 ? 1 << (eb - 1) : 0);
+  const ho = i32x4.splat(eo > 0 ? 1 << (eo - 1) : 0);
+  const offA = i16x8.splat(<i16>aOffset), offB = i16x8.splat(<i16>bOffset);
+  const vOut = i32x4.splat(outOffset);
+  const vmin = i8x16.splat(<i8>actMin), vmax = i8x16.splat(<i8>actMax);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const a16 = i16x8.add(v128.load8x8_s(aPtr + i), offA);
+    const b16 = i16x8.add(v128.load8x8_s(bPtr + i), offB);
+    const aLo = i32x4.shl(i32x4.extend_low_i16x8_s(a16), leftShift);
+    const aHi = i32x4.shl(i32x4.extend_high_i16x8_s(a16), leftShift);
+    const bLo = i32x4.shl(i32x4.extend_low_i16x8_s(b16), leftShift);
+    const bHi = i32x4.shl(i32x4.extend_high_i16x8_s(b16), leftShift);
+    const sLo = i32x4.add(vmbqmSmall(aLo, va, ea, ha), vmbqmSmall(bLo, vb, eb, hb));
+    const sHi = i32x4.add(vmbqmSmall(aHi, va, ea, ha), vmbqmSmall(bHi, vb, eb, hb));
+    const oLo = i32x4.add(vmbqmSmall(sLo, vo, eo, ho), vOut);
+    const oHi = i32x4.add(vmbqmSmall(sHi, vo, eo, ho), vOut);
+    const o16 = i16x8.narrow_i32x4_s(oLo, oHi);
+    let o8 = i8x16.narrow_i16x8_s(o16, o16);
+    o8 = i8x16.min_s(i8x16.max_s(o8, vmin), vmax);
+    v128.store64_lane(outPtr + i, o8, 0);
+  }
+  if (i < n) {
+    add_i8_ref(aPtr + i, bPtr + i, outPtr + i, n - i, aOffset, aMult, aShift, bOffset, bMult, bShift, leftShift, outMult, outShift, outOffset, actMin, actMax);
+  }
+}
+
+// ---- QUANTIZE int8 -> int8 (TFLM Requantize) ----
+export function requantize_i8(inPtr: usize, outPtr: usize, n: i32, inZp: i32, mult: i32, shift: i32, outZp: i32): void {
+  for (let i = 0; i < n; i++) {
+    const v = mbqm(<i32>load<i8>(inPtr + i) - inZp, mult, shift) + outZp;
+    store<i8>(outPtr + i, <i8>clampi(v, -128, 127));
+  }
+}
+
+// ---- QUANTIZE float32 -> int8 (reference_ops::AffineQuantize) ----
+// @ts-ignore: decorator
+@inline
+function roundAwayF32(x: f32): f32 {
+  // std::round(float): half away from zero
+  const a = Mathf.abs(x);
+  let r = Mathf.floor(a);
+  if (a - r >= 0.5) r += 1;
+  return x < 0 ? -r : r;
+}
+
+export function quantize_f32_i8(inPtr: usize, outPtr: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32): void {
+  for (let i = 0; i < n; i++) {
+    const r = roundAwayF32(load<f32>(inPtr + 4 * i) / scale);
+    let q: i32;
+    if (r != r) q = zp; // NaN: TFLite's cast is undefined; pick the zero point
+    else if (r < -2147483648.0) q = i32.MIN_VALUE;
+    else if (r > 2147483520.0) q = i32.MAX_VALUE;
+    else q = <i32>r;
+    // overflow-safe: zp is small
+    const v: i64 = <i64>q + <i64>zp;
+    store<i8>(outPtr + i, <i8>(v < <i64>qmin ? qmin : (v > <i64>qmax ? qmax : <i32>v)));
+  }
+}
+
+// ---- DEQUANTIZE int8 -> float32: (float)(scale_double * (q - zp)) ----
+export function dequantize_i8_f32(inPtr: usize, outPtr: usize, n: i32, scale: f64, zp: i32): void {
+  for (let i = 0; i < n; i++) {
+    store<f32>(outPtr + 4 * i, <f32>(scale * <f64>(<i32>load<i8>(inPtr + i) - zp)));
+  }
+}
+
+// ---- PAD (any element size): NHWC 4-D, constant value ----
+// in [b,h,w,c] -> out [b+pb0+pb1, h+ph0+ph1, w+pw0+pw1, c+pc0+pc1], elements of `es` bytes
+export function pad_nhwc(inPtr: usize, outPtr: usize, es: i32,
+  b: i32, h: i32, w: i32, c: i32,
+  pb0: i32, pb1: i32, ph0: i32, ph1: i32, pw0: i32, pw1: i32, pc0: i32, pc1: i32,
+  valueBits: i32): void {
+  const ob = b + pb0 + pb1, oh = h + ph0 + ph1, ow = w + pw0 + pw1, oc = c + pc0 + pc1;
+  const total = ob * oh * ow * oc;
+  // fill with the pad value
+  if (es == 1) memory.fill(outPtr, <u8>valueBits, total);
+  else for (let i = 0; i < total; i++) store<i32>(outPtr + 4 * i, valueBits);
+  const rowBytes = c * es;
+  for (let ib = 0; ib < b; ib++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const src = inPtr + <usize>(((ib * h + y) * w + x) * c) * es;
+        const dst = outPtr + <usize>((((ib + pb0) * oh + y + ph0) * ow + x + pw0) * oc + pc0) * es;
+        memory.copy(dst, src, rowBytes);
+      }
+    }
+  }
+}
+
+// ---- ADD float32 ----
+export function add_f32(aPtr: usize, bPtr: usize, outPtr: usize, n: i32, actMin: f32, actMax: f32): void {
+  let i = 0;
+  const vmin = f32x4.splat(actMin), vmax = f32x4.splat(actMax);
+  for (; i + 4 <= n; i += 4) {
+    const s = f32x4.add(v128.load(aPtr + 4 * i), v128.load(bPtr + 4 * i));
+    v128.store(outPtr + 4 * i, f32x4.pmin(f32x4.pmax(s, vmin), vmax));
+  }
+  for (; i < n; i++) {
+    const s = load<f32>(aPtr + 4 * i) + load<f32>(bPtr + 4 * i);
+    store<f32>(outPtr + 4 * i, Mathf.min(Mathf.max(s, actMin), actMax));
+  }
+}
+
+export function add_f32_ref(aPtr: usize, bPtr: usize, outPtr: usize, n: i32, actMin: f32, actMax: f32): void {
+  for (let i = 0; i < n; i++) {
+    const s = load<f32>(aPtr + 4 * i) + load<f32>(bPtr + 4 * i);
+    store<f32>(outPtr + 4 * i, Mathf.min(Mathf.max(s, actMin), actMax));
+  }
+}

@@ -1,0 +1,675 @@
+// TFLite -> edgelens artifact.
+//
+// Passes, in order:
+//  1. import + verify (tflite.ts)
+//  2. domain mapping: uint8 tensors run as int8 (value - 128, zero point - 128),
+//     which is exact for every op here; the engine flips the sign bit at the
+//     graph's uint8 inputs and outputs
+//  3. constant folding of the SHAPE / STRIDED_SLICE / PACK subgraphs that feed
+//     RESHAPE; RESHAPE/SQUEEZE and identity QUANTIZE become aliases (no op)
+//  4. lowering: per-channel multipliers and shifts precomputed (TFLite's own
+//     QuantizeMultiplier), activation clamps fused into requantization, weights
+//     packed in the order the SIMD kernels read them (16-byte aligned)
+//  5. memory planning: one arena for all activations, greedy by size with
+//     lifetime-disjoint reuse; peak bytes reported
+
+import {
+  parseTflite, ModelFormatError, constInt8, constUint8, constInt32, constFloat32,
+  type TfModel, type TfOperator, type TfTensor,
+} from './tflite.ts';
+import { quantizeMultiplier, preprocessSoftmaxScaling, calculateInputRadius, activationRange, activationRangeFloat, f32 } from '../src/model/quant.ts';
+import { packConvWeights, packDepthwiseWeights, packRequant, fastRequantSupported } from '../src/model/pack.ts';
+import { OPS, type MOp, type MTensor, type OpKind, type WeightSlot } from '../src/model/ops.ts';
+import { writeArtifact, type ArtifactManifest, type Precision } from '../src/model/artifact.ts';
+import type { InputSpec, OutputSpec, PixelNormalization } from '../src/engine/types.ts';
+
+export class CompileError extends Error {
+  override name = 'CompileError';
+}
+
+export interface CompileOptions {
+  name?: string;
+  labels?: string[];
+  normalization?: PixelNormalization;
+  meta?: Record<string, unknown>;
+  /** use the scalar reference kernels for every op (debugging / cross-checks) */
+  reference?: boolean;
+  /** give every tensor its own arena space so all intermediates survive a run (for traces) */
+  noReuse?: boolean;
+  sourceFile?: string;
+}
+
+export interface CompileReport {
+  ops: number;
+  tfliteOps: number;
+  macs: number;
+  arenaBytes: number;
+  scratchBytes: number;
+  weightsBytes: number;
+  artifactBytes: number;
+  refKernels: string[];
+}
+
+type Domain = 'int8' | 'float32' | 'int32';
+
+interface TInfo {
+  t: TfTensor;
+  domain: Domain;
+  /** quantization in the int8 domain */
+  scale: number;
+  zp: number;
+  /** the uint8 tensor was shifted into the int8 domain */
+  fromU8: boolean;
+}
+
+class WeightsBuilder {
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+  add(bytes: Uint8Array): WeightSlot {
+    const off = this.size;
+    this.chunks.push(bytes);
+    const padded = (bytes.length + 15) & ~15;
+    if (padded > bytes.length) this.chunks.push(new Uint8Array(padded - bytes.length));
+    this.size += padded;
+    return [off, bytes.length];
+  }
+  i32(a: Int32Array | number[]): WeightSlot {
+    return this.add(new Uint8Array(Int32Array.from(a).buffer));
+  }
+  f32(a: Float32Array): WeightSlot {
+    return this.add(new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice());
+  }
+  build(): Uint8Array {
+    // 64 bytes of zero tail so kernels may read a vector past the last block
+    const out = new Uint8Array(this.size + 64);
+    let o = 0;
+    for (const c of this.chunks) { out.set(c, o); o += c.length; }
+    return out;
+  }
+}
+
+const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** TFLite's output size and padding for SAME / VALID */
+function padding(kind: number, stride: number, dil: number, inSize: number, filter: number): { out: number; pad: number } {
+  const eff = (filter - 1) * dil + 1;
+  const out = kind === 0 ? Math.floor((inSize + stride - 1) / stride) : Math.floor((inSize - eff + stride) / stride);
+  const total = Math.max(0, (out - 1) * stride + eff - inSize);
+  return { out, pad: Math.floor(total / 2) };
+}
+
+export async function compileTflite(bytes: Uint8Array, opts: CompileOptions = {}): Promise<{ artifact: Uint8Array; manifest: ArtifactManifest; report: CompileReport }> {
+  let model: TfModel;
+  try {
+    model = parseTflite(bytes);
+  } catch (e) {
+    if (e instanceof ModelFormatError) throw new CompileError(`invalid TFLite model: ${e.message}`);
+    throw e;
+  }
+  return lower(model, opts);
+}
+
+async function lower(model: TfModel, opts: CompileOptions) {
+  const T = model.tensors;
+  const info: TInfo[] = T.map((t) => {
+    const q = t.quant;
+    const fromU8 = t.typeName === 'UINT8';
+    let domain: Domain;
+    if (t.typeName === 'INT8' || t.typeName === 'UINT8') domain = 'int8';
+    else if (t.typeName === 'FLOAT32') domain = 'float32';
+    else domain = 'int32';
+    const scale = q ? q.scale[0]! : 0;
+    const zp = q ? q.zeroPoint[0]! - (fromU8 ? 128 : 0) : 0;
+    return { t, domain, scale, zp, fromU8 };
+  });
+
+  const alias = new Map<number, number>();
+  const rep = (i: number): number => {
+    let r = i;
+    while (alias.has(r)) r = alias.get(r)!;
+    return r;
+  };
+  const constVals = new Map<number, Int32Array>();
+  const softmaxOut = new Set<number>();
+  const ops: (MOp & { ins: number[]; outs: number[] })[] = [];
+  const W = new WeightsBuilder();
+  const refKernels: string[] = [];
+  let macs = 0;
+  let anyU8 = false;
+  let anyFloat = false;
+
+  const where = (op: TfOperator) => `operator ${op.index} (${op.name})`;
+  const err = (op: TfOperator, msg: string): never => {
+    throw new CompileError(`${where(op)}: ${msg}`);
+  };
+  const isConst = (i: number) => i >= 0 && (T[i]!.data !== null || constVals.has(i));
+  const act = (op: TfOperator, k: number): TInfo => {
+    const i = op.inputs[k];
+    if (i === undefined || i < 0) err(op, `missing input ${k}`);
+    if (T[i!]!.data !== null) err(op, `input ${k} (${T[i!]!.name}) is a constant; constant activations are not supported`);
+    return info[i!]!;
+  };
+  const out0 = (op: TfOperator): TInfo => {
+    if (op.outputs.length !== 1) err(op, `expected 1 output, has ${op.outputs.length}`);
+    return info[op.outputs[0]!]!;
+  };
+  const dims4 = (op: TfOperator, ti: TInfo, what: string): [number, number, number] => {
+    const s = ti.t.shape;
+    if (s.length !== 4 || s[0] !== 1) err(op, `${what} must be a batch-1 NHWC tensor, has shape [${s}]`);
+    if (s.some((d) => d < 1)) err(op, `${what} has an empty dimension [${s}]`);
+    return [s[1]!, s[2]!, s[3]!];
+  };
+  const needQuant = (op: TfOperator, ti: TInfo, what: string) => {
+    if (!ti.t.quant) err(op, `${what} (${ti.t.name}) has no quantization parameters`);
+    if (ti.t.quant!.scale.length !== 1) err(op, `${what} (${ti.t.name}) must be per-tensor quantized`);
+  };
+  const emit = (kind: OpKind, op: TfOperator, ins: number[], outs: number[], p: Record<string, number>, w: Record<string, WeightSlot> = {}) => {
+    ops.push({ kind, in: [], out: [], ins: ins.map(rep), outs, p, w, src: `${op.index}:${op.name}` });
+  };
+  const qrange = (ti: TInfo) => (ti.fromU8 ? [0, 255] : [-128, 127]) as [number, number];
+  const actRange8 = (op: TfOperator, actFn: number, o: TInfo): [number, number] => {
+    const [qmin, qmax] = qrange(o);
+    const origZp = o.t.quant!.zeroPoint[0]!;
+    let r: [number, number];
+    try {
+      r = activationRange(actFn, o.scale, origZp, qmin, qmax);
+    } catch (e) {
+      return err(op, (e as Error).message);
+    }
+    const shift = o.fromU8 ? 128 : 0;
+    return [r[0] - shift, r[1] - shift];
+  };
+  const fActRange = (op: TfOperator, actFn: number) => {
+    try { return activationRangeFloat(actFn); } catch (e) { return err(op, (e as Error).message); }
+  };
+  const checkOutShape = (op: TfOperator, o: TInfo, want: number[]) => {
+    if (o.t.shape.join() !== want.join()) err(op, `output shape [${o.t.shape}] does not match the computed [${want}]`);
+  };
+
+  /** weights as int8 or (w - zp) int16 for one filter tensor, with per-output-channel scales */
+  const filterData = (op: TfOperator, f: TfTensor, channelDim: number, channels: number) => {
+    if (!f.data) err(op, `filter ${f.name} must be constant`);
+    if (!f.quant) err(op, `filter ${f.name} has no quantization parameters`);
+    const q = f.quant!;
+    if (q.scale.length !== 1 && (q.scale.length !== channels || q.quantizedDimension !== channelDim)) {
+      err(op, `filter ${f.name}: ${q.scale.length} scales on dimension ${q.quantizedDimension}, expected per-tensor or ${channels} on dimension ${channelDim}`);
+    }
+    const scales = Array.from({ length: channels }, (_, c) => q.scale[q.scale.length === 1 ? 0 : c]!);
+    const zps = Array.from({ length: channels }, (_, c) => q.zeroPoint[q.zeroPoint.length === 1 ? 0 : c]!);
+    const n = numel(f.shape);
+    const inner = f.shape.slice(channelDim + 1).reduce((a, b) => a * b, 1);
+    const chOf = (i: number) => Math.floor(i / inner) % channels;
+    if (f.typeName === 'INT8' && zps.every((z) => z === 0)) {
+      return { w: constInt8(f) as Int8Array | Int16Array, wIs16: 0, scales, perChannel: q.scale.length > 1 };
+    }
+    if (f.typeName !== 'INT8' && f.typeName !== 'UINT8') err(op, `filter type ${f.typeName} is not supported with ${'quantized'} inputs`);
+    const raw = f.typeName === 'INT8' ? constInt8(f) : constUint8(f);
+    const w16 = new Int16Array(n);
+    for (let i = 0; i < n; i++) w16[i] = raw[i]! - zps[chOf(i)]!;
+    return { w: w16 as Int8Array | Int16Array, wIs16: 1, scales, perChannel: q.scale.length > 1 };
+  };
+  const biasData = (op: TfOperator, k: number, n: number): Int32Array => {
+    const i = op.inputs[k];
+    if (i === undefined || i < 0) return new Int32Array(n);
+    const b = T[i]!;
+    if (!b.data) err(op, `bias ${b.name} must be constant`);
+    if (b.typeName !== 'INT32') err(op, `bias type ${b.typeName} is not supported (int32 expected)`);
+    if (numel(b.shape) !== n) err(op, `bias has ${numel(b.shape)} elements, expected ${n}`);
+    return constInt32(b);
+  };
+  const floatConst = (op: TfOperator, k: number, n: number, what: string): Float32Array => {
+    const i = op.inputs[k];
+    if (i === undefined || i < 0) return new Float32Array(n);
+    const t = T[i]!;
+    if (!t.data || t.typeName !== 'FLOAT32') err(op, `${what} must be a float32 constant`);
+    if (numel(t.shape) !== n) err(op, `${what} has ${numel(t.shape)} elements, expected ${n}`);
+    return constFloat32(t);
+  };
+
+  /** shared by CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (as a 1x1 conv) */
+  const lowerConvLike = (op: TfOperator, kind: 'conv' | 'dw', g: {
+    inH: number; inW: number; inC: number; outH: number; outW: number; outC: number;
+    kH: number; kW: number; sH: number; sW: number; dH: number; dW: number; padT: number; padL: number;
+    depthMult: number; actFn: number; legacyScale: boolean;
+  }) => {
+    const x = act(op, 0);
+    const o = out0(op);
+    const f = T[op.inputs[1]!]!;
+    macs += g.outH * g.outW * g.outC * g.kH * g.kW * (kind === 'conv' ? g.inC : 1);
+    if (x.domain === 'float32') {
+      anyFloat = true;
+      if (o.domain !== 'float32') err(op, 'float input with a non-float output is not supported');
+      if (f.typeName !== 'FLOAT32' || !f.data) err(op, `float ${op.name} needs a constant float32 filter, has ${f.typeName}`);
+      const w = constFloat32(f);
+      const bias = floatConst(op, 2, g.outC, 'bias');
+      const [amin, amax] = fActRange(op, g.actFn);
+      const fast = !opts.reference && (kind === 'conv' || g.depthMult === 1);
+      const coPad = (g.outC + 3) & ~3;
+      let wp: Float32Array;
+      let bp = bias;
+      if (fast) {
+        const K = g.kH * g.kW * (kind === 'conv' ? g.inC : 1);
+        wp = new Float32Array(K * coPad);
+        if (kind === 'conv') for (let co = 0; co < g.outC; co++) for (let k = 0; k < K; k++) wp[k * coPad + co] = w[co * K + k]!;
+        else for (let k = 0; k < K; k++) for (let c = 0; c < g.outC; c++) wp[k * coPad + c] = w[k * g.outC + c]!;
+        bp = new Float32Array(coPad);
+        bp.set(bias);
+      } else {
+        wp = w;
+        refKernels.push(`${where(op)}: float reference kernel`);
+      }
+      const p = { inH: g.inH, inW: g.inW, inC: g.inC, outH: g.outH, outW: g.outW, outC: g.outC, kH: g.kH, kW: g.kW, sH: g.sH, sW: g.sW, dH: g.dH, dW: g.dW, padT: g.padT, padL: g.padL, actMin: amin, actMax: amax, fast: fast ? 1 : 0 };
+      if (kind === 'conv') emit('conv_f32', op, [op.inputs[0]!], op.outputs, p, { w: W.f32(wp), b: W.f32(bp) });
+      else emit('dw_f32', op, [op.inputs[0]!], op.outputs, { ...p, depthMult: g.depthMult }, { w: W.f32(wp), b: W.f32(bp) });
+      return;
+    }
+    if (x.domain !== 'int8' || o.domain !== 'int8') err(op, `unsupported tensor types ${x.t.typeName} -> ${o.t.typeName}`);
+    needQuant(op, x, 'input');
+    needQuant(op, o, 'output');
+    if (x.fromU8) anyU8 = true;
+    const chDim = kind === 'conv' ? 0 : 3;
+    const fd = filterData(op, f, chDim, g.outC);
+    const bias = biasData(op, 2, g.outC);
+    const mult = new Int32Array(g.outC);
+    const shift = new Int32Array(g.outC);
+    for (let c = 0; c < g.outC; c++) {
+      // TFLite: per-channel in double; legacy per-tensor uint8 (and FC) via a float product
+      const eff = !fd.perChannel && g.legacyScale
+        ? f32(x.t.quant!.scale[0]! * fd.scales[c]!) / o.t.quant!.scale[0]!
+        : (x.t.quant!.scale[0]! * fd.scales[c]!) / o.t.quant!.scale[0]!;
+      if (!Number.isFinite(eff) || eff < 0) err(op, `invalid effective scale ${eff}`);
+      [mult[c], shift[c]] = quantizeMultiplier(eff);
+    }
+    const [amin, amax] = actRange8(op, g.actFn, o);
+    const fast = !opts.reference && fastRequantSupported(mult, shift) && (kind === 'conv' || g.depthMult === 1);
+    if (!fast) refKernels.push(`${where(op)}: reference kernel (${opts.reference ? 'requested' : 'parameters outside the fast path'})`);
+    let w: Record<string, WeightSlot>;
+    if (fast) {
+      const packed = kind === 'conv'
+        ? packConvWeights(fd.w, g.outC, g.kH, g.kW, g.inC)
+        : packDepthwiseWeights(fd.w, g.kH, g.kW, g.outC);
+      w = { w: W.add(packed), q: W.add(packRequant(bias, mult, shift)) };
+    } else {
+      const q = new Int32Array(3 * g.outC);
+      q.set(bias, 0); q.set(mult, g.outC); q.set(shift, 2 * g.outC);
+      w = { w: W.add(new Uint8Array(fd.w.buffer, fd.w.byteOffset, fd.w.byteLength).slice()), q: W.i32(q) };
+    }
+    const p: Record<string, number> = {
+      inH: g.inH, inW: g.inW, inC: g.inC, outH: g.outH, outW: g.outW, outC: g.outC, kH: g.kH, kW: g.kW,
+      sH: g.sH, sW: g.sW, dH: g.dH, dW: g.dW, padT: g.padT, padL: g.padL,
+      inZp: x.zp, outZp: o.zp, actMin: amin, actMax: amax, wIs16: fd.wIs16, fast: fast ? 1 : 0,
+    };
+    if (kind === 'dw') p.depthMult = g.depthMult;
+    emit(kind === 'conv' ? 'conv_i8' : 'dw_i8', op, [op.inputs[0]!], op.outputs, p, w);
+  };
+
+  for (const op of model.operators) {
+    const o = op.options;
+    switch (op.name) {
+      case 'CONV_2D':
+      case 'DEPTHWISE_CONV_2D': {
+        const x = act(op, 0);
+        const [inH, inW, inC] = dims4(op, x, 'input');
+        const f = op.inputs[1] !== undefined && op.inputs[1] >= 0 ? T[op.inputs[1]]! : err(op, 'missing filter');
+        if (f.shape.length !== 4) err(op, `filter must be 4-D, has shape [${f.shape}]`);
+        const isDw = op.name === 'DEPTHWISE_CONV_2D';
+        const [kH, kW] = [f.shape[1]!, f.shape[2]!];
+        const outC = isDw ? f.shape[3]! : f.shape[0]!;
+        if (!isDw && f.shape[3] !== inC) err(op, `filter has ${f.shape[3]} input channels, input has ${inC}`);
+        const sH = o.strideH as number, sW = o.strideW as number, dH = o.dilationH as number, dW = o.dilationW as number;
+        if (!(sH >= 1 && sW >= 1 && dH >= 1 && dW >= 1 && sH <= 64 && sW <= 64 && dH <= 64 && dW <= 64)) err(op, `invalid stride ${sH}x${sW} or dilation ${dH}x${dW}`);
+        if (!(kH >= 1 && kW >= 1)) err(op, `invalid filter size ${kH}x${kW}`);
+        const pad = o.padding as number;
+        if (pad !== 0 && pad !== 1) err(op, `unknown padding ${pad}`);
+        const ph = padding(pad, sH, dH, inH, kH), pw = padding(pad, sW, dW, inW, kW);
+        if (ph.out < 1 || pw.out < 1) err(op, `filter ${kH}x${kW} does not fit input ${inH}x${inW}`);
+        const out = out0(op);
+        checkOutShape(op, out, [1, ph.out, pw.out, outC]);
+        let depthMult = 1;
+        if (isDw) {
+          depthMult = outC / inC;
+          if (!Number.isInteger(depthMult) || depthMult < 1) err(op, `output channels ${outC} are not a multiple of input channels ${inC}`);
+          if (f.shape[0] !== 1) err(op, `depthwise filter must have shape [1,KH,KW,C], has [${f.shape}]`);
+        }
+        lowerConvLike(op, isDw ? 'dw' : 'conv', {
+          inH, inW, inC, outH: ph.out, outW: pw.out, outC, kH, kW, sH, sW, dH, dW, padT: ph.pad, padL: pw.pad,
+          depthMult, actFn: o.activation as number, legacyScale: x.fromU8,
+        });
+        break;
+      }
+      case 'FULLY_CONNECTED': {
+        const x = act(op, 0);
+        const f = op.inputs[1] !== undefined && op.inputs[1] >= 0 ? T[op.inputs[1]]! : err(op, 'missing weights');
+        if (f.shape.length !== 2) err(op, `weights must be 2-D, have shape [${f.shape}]`);
+        if ((o.weightsFormat as number) !== 0) err(op, 'shuffled weights format is not supported');
+        const [outC, inDepth] = [f.shape[0]!, f.shape[1]!];
+        const n = numel(x.t.shape);
+        if (inDepth < 1 || n % inDepth !== 0) err(op, `input of ${n} elements is not a multiple of the weights' depth ${inDepth}`);
+        const batches = n / inDepth;
+        const out = out0(op);
+        if (numel(out.t.shape) !== batches * outC) err(op, `output shape [${out.t.shape}] does not hold ${batches}x${outC}`);
+        lowerConvLike(op, 'conv', {
+          inH: 1, inW: batches, inC: inDepth, outH: 1, outW: batches, outC, kH: 1, kW: 1, sH: 1, sW: 1, dH: 1, dW: 1,
+          padT: 0, padL: 0, depthMult: 1, actFn: o.activation as number, legacyScale: true,
+        });
+        break;
+      }
+      case 'ADD': {
+        const a = act(op, 0), b = act(op, 1), out = out0(op);
+        if (a.t.shape.join() !== b.t.shape.join() || out.t.shape.join() !== a.t.shape.join()) {
+          err(op, `broadcasting ADD is not supported (shapes [${a.t.shape}] + [${b.t.shape}] -> [${out.t.shape}])`);
+        }
+        const n = numel(out.t.shape);
+        if (a.domain === 'float32') {
+          anyFloat = true;
+          const [amin, amax] = fActRange(op, o.activation as number);
+          emit('add_f32', op, [op.inputs[0]!, op.inputs[1]!], op.outputs, { n, actMin: amin, actMax: amax });
+          break;
+        }
+        if (a.domain !== 'int8' || b.domain !== 'int8' || out.domain !== 'int8') err(op, 'unsupported tensor types');
+        needQuant(op, a, 'input 1'); needQuant(op, b, 'input 2'); needQuant(op, out, 'output');
+        const leftShift = 20;
+        const sa = a.t.quant!.scale[0]!, sb = b.t.quant!.scale[0]!, so = out.t.quant!.scale[0]!;
+        const twiceMax = 2 * Math.max(sa, sb);
+        const [aMult, aShift] = quantizeMultiplier(sa / twiceMax);
+        const [bMult, bShift] = quantizeMultiplier(sb / twiceMax);
+        const [outMult, outShift] = quantizeMultiplier(twiceMax / ((1 << leftShift) * so));
+        const [amin, amax] = actRange8(op, o.activation as number, out);
+        emit('add_i8', op, [op.inputs[0]!, op.inputs[1]!], op.outputs, {
+          n, aOffset: -a.zp, aMult, aShift, bOffset: -b.zp, bMult, bShift, leftShift, outMult, outShift, outOffset: out.zp, actMin: amin, actMax: amax,
+        });
+        break;
+      }
+      case 'AVERAGE_POOL_2D':
+      case 'MAX_POOL_2D': {
+        const x = act(op, 0), out = out0(op);
+        const [inH, inW, c] = dims4(op, x, 'input');
+        const fH = o.filterH as number, fW = o.filterW as number, sH = o.strideH as number, sW = o.strideW as number;
+        if (!(fH >= 1 && fW >= 1 && sH >= 1 && sW >= 1)) err(op, `invalid filter ${fH}x${fW} or stride ${sH}x${sW}`);
+        const ph = padding(o.padding as number, sH, 1, inH, fH), pw = padding(o.padding as number, sW, 1, inW, fW);
+        if (ph.out < 1 || pw.out < 1) err(op, 'pooling window does not fit the input');
+        checkOutShape(op, out, [1, ph.out, pw.out, c]);
+        const p: Record<string, number> = { inH, inW, c, outH: ph.out, outW: pw.out, fH, fW, sH, sW, padT: ph.pad, padL: pw.pad };
+        const isAvg = op.name === 'AVERAGE_POOL_2D';
+        if (x.domain === 'float32') {
+          anyFloat = true;
+          const [amin, amax] = fActRange(op, o.activation as number);
+          emit(isAvg ? 'avgpool_f32' : 'maxpool_f32', op, [op.inputs[0]!], op.outputs, { ...p, actMin: amin, actMax: amax });
+          break;
+        }
+        needQuant(op, x, 'input'); needQuant(op, out, 'output');
+        if (x.scale !== out.scale || x.zp !== out.zp) err(op, 'input and output quantization must be equal for pooling');
+        const [amin, amax] = actRange8(op, o.activation as number, out);
+        if (isAvg) emit('avgpool_i8', op, [op.inputs[0]!], op.outputs, { ...p, actMin: amin, actMax: amax, offset: x.fromU8 ? 128 : 0 });
+        else emit('maxpool_i8', op, [op.inputs[0]!], op.outputs, { ...p, actMin: amin, actMax: amax });
+        break;
+      }
+      case 'MEAN': {
+        const x = act(op, 0), out = out0(op);
+        const [h, w, c] = dims4(op, x, 'input');
+        const axisIdx = op.inputs[1]!;
+        if (!isConst(axisIdx)) err(op, 'axis must be constant');
+        const axes = Array.from(constVals.get(axisIdx) ?? constInt32(T[axisIdx]!)).map((a) => (a < 0 ? a + 4 : a)).sort();
+        if (axes.join() !== '1,2') err(op, `only MEAN over the spatial axes [1,2] is supported, got [${axes}]`);
+        if (numel(out.t.shape) !== c) err(op, `output shape [${out.t.shape}] must hold ${c} values`);
+        if (x.domain === 'float32') {
+          anyFloat = true;
+          emit('mean_f32', op, [op.inputs[0]!], op.outputs, { h, w, c });
+          break;
+        }
+        needQuant(op, x, 'input'); needQuant(op, out, 'output');
+        if (x.fromU8) err(op, 'MEAN on uint8 tensors is not supported (TFLite Micro has no kernel for it)');
+        // TFLM's integer QuantizedMeanOrSum: fold 1/n into the multiplier
+        const n = h * w;
+        let [mult, shift] = quantizeMultiplier(x.scale / out.scale);
+        let sh = 31 - Math.clz32(n);
+        sh = Math.min(sh, 32, 31 + shift);
+        mult = Number((BigInt(mult) << BigInt(sh)) / BigInt(n));
+        shift -= sh;
+        emit('mean_i8', op, [op.inputs[0]!], op.outputs, { h, w, c, inZp: x.zp, mult, shift, outZp: out.zp });
+        break;
+      }
+      case 'SOFTMAX': {
+        const x = act(op, 0), out = out0(op);
+        const s = x.t.shape;
+        const depth = s[s.length - 1] ?? 1;
+        const outer = numel(s) / depth;
+        if (out.t.shape.join() !== s.join()) err(op, 'output shape must equal input shape');
+        const beta = o.beta as number;
+        if (x.domain === 'float32') {
+          anyFloat = true;
+          emit('softmax_f32', op, [op.inputs[0]!], op.outputs, { outer, depth, beta });
+        } else {
+          needQuant(op, x, 'input'); needQuant(op, out, 'output');
+          if (out.scale !== 1 / 256 || out.zp !== -128) err(op, `quantized softmax output must have scale 1/256 and zero point ${out.fromU8 ? 0 : -128}`);
+          const [mult, leftShift] = preprocessSoftmaxScaling(beta, x.scale, 5);
+          if (mult === 0) err(op, 'softmax input scale too small');
+          const diffMin = -calculateInputRadius(5, leftShift);
+          emit('softmax_i8', op, [op.inputs[0]!], op.outputs, { outer, depth, mult, leftShift, diffMin });
+        }
+        softmaxOut.add(op.outputs[0]!);
+        break;
+      }
+      case 'QUANTIZE': {
+        const x = act(op, 0), out = out0(op);
+        if (numel(x.t.shape) !== numel(out.t.shape)) err(op, 'shape mismatch');
+        needQuant(op, out, 'output');
+        if (out.domain !== 'int8') err(op, `quantizing to ${out.t.typeName} is not supported`);
+        const n = numel(out.t.shape);
+        if (x.domain === 'float32') {
+          anyFloat = true;
+          emit('quantize_f32_i8', op, [op.inputs[0]!], op.outputs, { n, scale: out.scale, zp: out.zp, qmin: -128, qmax: 127 });
+        } else if (x.domain === 'int8') {
+          needQuant(op, x, 'input');
+          const eff = x.scale / out.scale;
+          const [mult, shift] = quantizeMultiplier(eff);
+          if (mult === 1 << 30 && shift === 1 && x.zp === out.zp) {
+            alias.set(op.outputs[0]!, rep(op.inputs[0]!));
+          } else {
+            emit('requantize_i8', op, [op.inputs[0]!], op.outputs, { n, inZp: x.zp, mult, shift, outZp: out.zp });
+          }
+        } else err(op, `quantizing from ${x.t.typeName} is not supported`);
+        if (softmaxOut.has(op.inputs[0]!)) softmaxOut.add(op.outputs[0]!);
+        break;
+      }
+      case 'DEQUANTIZE': {
+        const x = act(op, 0), out = out0(op);
+        if (x.domain !== 'int8' || out.domain !== 'float32') err(op, `dequantizing ${x.t.typeName} to ${out.t.typeName} is not supported`);
+        needQuant(op, x, 'input');
+        anyFloat = true;
+        emit('dequantize_i8_f32', op, [op.inputs[0]!], op.outputs, { n: numel(x.t.shape), scale: x.scale, zp: x.zp });
+        if (softmaxOut.has(op.inputs[0]!)) softmaxOut.add(op.outputs[0]!);
+        break;
+      }
+      case 'RESHAPE':
+      case 'SQUEEZE':
+      case 'EXPAND_DIMS': {
+        const x = act(op, 0), out = out0(op);
+        if (numel(x.t.shape) !== numel(out.t.shape)) err(op, `cannot reshape [${x.t.shape}] to [${out.t.shape}]`);
+        if (x.domain !== out.domain || x.scale !== out.scale || x.zp !== out.zp) err(op, 'input and output types/quantization differ');
+        alias.set(op.outputs[0]!, rep(op.inputs[0]!));
+        if (softmaxOut.has(op.inputs[0]!)) softmaxOut.add(op.outputs[0]!);
+        break;
+      }
+      case 'PAD': {
+        const x = act(op, 0), out = out0(op);
+        const [h, w, c] = dims4(op, x, 'input');
+        const pi = op.inputs[1]!;
+        if (!isConst(pi)) err(op, 'paddings must be constant');
+        const pads = constVals.get(pi) ?? constInt32(T[pi]!);
+        if (pads.length !== 8) err(op, `paddings must be [4,2], have ${pads.length} values`);
+        if (Array.from(pads).some((v) => v < 0 || v > 4096)) err(op, 'invalid paddings');
+        if (pads[0] !== 0 || pads[1] !== 0) err(op, 'padding the batch dimension is not supported');
+        const shape = [1, h + pads[2]! + pads[3]!, w + pads[4]! + pads[5]!, c + pads[6]! + pads[7]!];
+        checkOutShape(op, out, shape);
+        let es = 1, value = 0;
+        if (x.domain === 'float32') { es = 4; value = 0; anyFloat = true; } else {
+          needQuant(op, out, 'output');
+          if (x.scale !== out.scale || x.zp !== out.zp) err(op, 'input and output quantization must be equal');
+          value = out.zp & 0xff;
+        }
+        emit('pad', op, [op.inputs[0]!], op.outputs, {
+          es, b: 1, h, w, c, pb0: 0, pb1: 0, ph0: pads[2]!, ph1: pads[3]!, pw0: pads[4]!, pw1: pads[5]!, pc0: pads[6]!, pc1: pads[7]!, value,
+        });
+        break;
+      }
+      case 'SHAPE': {
+        const x = info[op.inputs[0]!]!;
+        constVals.set(op.outputs[0]!, Int32Array.from(x.t.shape));
+        break;
+      }
+      case 'STRIDED_SLICE': {
+        const [src, bi, ei, si] = op.inputs;
+        if (![src, bi, ei, si].every((i) => i !== undefined && isConst(i))) err(op, 'only constant strided slices (shape computations) are supported');
+        const get = (i: number) => constVals.get(i) ?? constInt32(T[i]!);
+        const v = get(src!), b = get(bi!), e = get(ei!), s = get(si!);
+        if (b.length !== 1 || e.length !== 1 || s.length !== 1) err(op, 'only 1-D strided slices are supported');
+        const stride = s[0]!;
+        if (stride === 0) err(op, 'stride 0');
+        const norm = (x: number) => (x < 0 ? x + v.length : x);
+        let begin = (o.beginMask as number) & 1 ? (stride > 0 ? 0 : v.length - 1) : norm(b[0]!);
+        let end = (o.endMask as number) & 1 ? (stride > 0 ? v.length : -1) : norm(e[0]!);
+        if ((o.shrinkAxisMask as number) & 1) end = begin + 1;
+        begin = Math.max(stride > 0 ? 0 : -1, Math.min(begin, v.length - (stride > 0 ? 0 : 1)));
+        end = Math.max(-1, Math.min(end, v.length));
+        const res: number[] = [];
+        for (let i = begin; stride > 0 ? i < end : i > end; i += stride) res.push(v[i]!);
+        constVals.set(op.outputs[0]!, Int32Array.from(res));
+        break;
+      }
+      case 'PACK': {
+        if (!op.inputs.every((i) => isConst(i))) err(op, 'only constant PACK (shape computations) is supported');
+        const vals: number[] = [];
+        for (const i of op.inputs) {
+          const v = constVals.get(i) ?? constInt32(T[i]!);
+          if (v.length !== 1) err(op, 'only packing scalars is supported');
+          vals.push(v[0]!);
+        }
+        constVals.set(op.outputs[0]!, Int32Array.from(vals));
+        break;
+      }
+      default:
+        err(op, `unsupported operator ${op.name}`);
+    }
+  }
+
+  // ---- graph inputs / outputs ----
+  if (model.inputs.length !== 1) throw new CompileError(`models with ${model.inputs.length} inputs are not supported (1 expected)`);
+  const inIdx = model.inputs[0]!;
+  const inInfo = info[inIdx]!;
+  const inShape = inInfo.t.shape;
+  if (inShape.length !== 4 || inShape[0] !== 1 || inShape[3] !== 3) throw new CompileError(`input must be an RGB image tensor [1,H,W,3], is [${inShape}]`);
+  if (inInfo.domain === 'int32') throw new CompileError(`input type ${inInfo.t.typeName} is not supported`);
+  const outIdxs = model.outputs;
+
+
+  // ---- liveness + arena plan ----
+  const used = new Set<number>();
+  used.add(rep(inIdx));
+  for (const op of ops) { op.ins.forEach((i) => used.add(rep(i))); op.outs.forEach((i) => used.add(rep(i))); }
+  for (const i of outIdxs) {
+    if (!used.has(rep(i))) throw new CompileError(`output ${T[i]!.name} is not computed by any supported op`);
+    if (isConst(i)) throw new CompileError(`output ${T[i]!.name} is a constant`);
+  }
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  first.set(rep(inIdx), -1);
+  ops.forEach((op, k) => {
+    for (const i of op.ins) {
+      const r = rep(i);
+      if (!first.has(r)) throw new CompileError(`op ${op.src} reads ${T[r]!.name} before anything writes it`);
+      last.set(r, k);
+    }
+    for (const i of op.outs) {
+      const r = rep(i);
+      if (!first.has(r)) first.set(r, k);
+      last.set(r, Math.max(last.get(r) ?? k, k));
+    }
+  });
+  for (const i of outIdxs) last.set(rep(i), ops.length);
+  last.set(rep(inIdx), Math.max(last.get(rep(inIdx)) ?? 0, 0));
+
+  const planned = [...used].map((r) => {
+    const ti = info[r]!;
+    const es = ti.domain === 'int8' ? 1 : 4;
+    return { r, bytes: numel(ti.t.shape) * es, start: opts.noReuse ? -1 : first.get(r)!, end: opts.noReuse ? ops.length : last.get(r)! };
+  });
+  const placed: { start: number; end: number; off: number; size: number }[] = [];
+  const offsetOf = new Map<number, number>();
+  for (const t of [...planned].sort((a, b) => b.bytes - a.bytes || a.r - b.r)) {
+    const size = ((t.bytes + 15) & ~15) + 16; // 16 bytes of slack for vector over-reads
+    const conflicts = placed.filter((p) => !(p.end < t.start || t.end < p.start)).sort((a, b) => a.off - b.off);
+    let off = 0;
+    for (const c of conflicts) {
+      if (off + size <= c.off) break;
+      off = Math.max(off, c.off + c.size);
+    }
+    placed.push({ start: t.start, end: t.end, off, size });
+    offsetOf.set(t.r, off);
+  }
+  const arenaBytes = placed.reduce((m, p) => Math.max(m, p.off + p.size), 0);
+
+  const tensorIndex = new Map<number, number>();
+  const mtensors: MTensor[] = [];
+  for (const t of planned.sort((a, b) => a.r - b.r)) {
+    const ti = info[t.r]!;
+    tensorIndex.set(t.r, mtensors.length);
+    mtensors.push({
+      name: ti.t.name, shape: ti.t.shape.slice(), dtype: ti.domain === 'int8' ? 'int8' : ti.domain === 'float32' ? 'float32' : 'int32',
+      offset: offsetOf.get(t.r)!, bytes: t.bytes,
+      ...(ti.t.quant ? { scale: ti.scale, zeroPoint: ti.zp } : {}),
+    });
+  }
+  let scratchBytes = 0;
+  const mops: MOp[] = ops.map((op) => {
+    const spec = OPS[op.kind] as { scratch?: (p: Record<string, number>) => number };
+    scratchBytes = Math.max(scratchBytes, spec.scratch?.(op.p) ?? 0);
+    return { kind: op.kind, in: op.ins.map((i) => tensorIndex.get(rep(i))!), out: op.outs.map((i) => tensorIndex.get(rep(i))!), w: op.w, p: op.p, src: op.src };
+  });
+  scratchBytes = (scratchBytes + 15) & ~15;
+
+  // ---- specs ----
+  const dtypeOf = (ti: TInfo) => (ti.domain === 'float32' ? 'float32' : ti.fromU8 ? 'uint8' : 'int8') as 'float32' | 'uint8' | 'int8';
+  const origZp = (ti: TInfo) => (ti.t.quant ? ti.t.quant.zeroPoint[0]! : 0);
+  const inDtype = dtypeOf(inInfo);
+  const normalization: PixelNormalization = opts.normalization ?? (inDtype === 'float32'
+    ? { mean: [0, 0, 0], std: [255, 255, 255] }
+    : inDtype === 'uint8'
+      ? { mean: [origZp(inInfo), origZp(inInfo), origZp(inInfo)], std: Array(3).fill(1 / inInfo.scale) as [number, number, number] }
+      : { mean: Array(3).fill(origZp(inInfo) + 128) as [number, number, number], std: Array(3).fill(1 / inInfo.scale) as [number, number, number] });
+  const input: InputSpec = {
+    name: inInfo.t.name, shape: inShape.slice(), dtype: inDtype, scale: inInfo.scale || 1, zeroPoint: origZp(inInfo), layout: 'NHWC', normalization,
+  };
+  const outputs: OutputSpec[] = outIdxs.map((i) => {
+    const ti = info[i]!;
+    if (ti.domain === 'int32') throw new CompileError(`output type ${ti.t.typeName} is not supported`);
+    return { name: ti.t.name, shape: ti.t.shape.slice(), dtype: dtypeOf(ti), scale: ti.scale || 1, zeroPoint: origZp(ti), kind: softmaxOut.has(i) ? 'softmax' : 'logits' };
+  });
+  if (opts.labels) {
+    const classes = numel(outputs[0]!.shape);
+    if (opts.labels.length !== classes) throw new CompileError(`${opts.labels.length} labels given for ${classes} output classes`);
+  }
+  const precision: Precision = anyFloat && !ops.some((op) => op.kind.endsWith('_i8')) ? 'float32' : anyU8 ? 'uint8' : 'int8';
+  const weights = W.build();
+  const manifest = {
+    name: opts.name ?? 'model',
+    precision,
+    source: { file: opts.sourceFile },
+    createdBy: 'edgelens compiler 0.1',
+    input, outputs,
+    inputTensor: tensorIndex.get(rep(inIdx))!,
+    outputTensors: outIdxs.map((i) => tensorIndex.get(rep(i))!),
+    ...(opts.labels ? { labels: opts.labels } : {}),
+    ...(opts.meta ? { meta: opts.meta } : {}),
+    macs, arenaBytes, scratchBytes,
+    tensors: mtensors, ops: mops,
+  };
+  const artifact = await writeArtifact(manifest, weights);
+  const { parseArtifact } = await import('../src/model/artifact.ts');
+  const parsed = await parseArtifact(artifact); // the compiler checks its own output like any reader would
+  return {
+    artifact,
+    manifest: parsed.manifest,
+    report: { ops: mops.length, tfliteOps: model.operators.length, macs, arenaBytes, scratchBytes, weightsBytes: weights.length, artifactBytes: artifact.length, refKernels },
+  };
+}

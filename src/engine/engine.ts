@@ -1,0 +1,345 @@
+// The JS side of the WebAssembly engine: one wasm instance, many models.
+//
+// Memory layout inside the instance (all managed here, above heapBase):
+//   - each loaded model's weights blob (copied once at load, 16-byte aligned)
+//   - one shared activation arena + scratch, sized for the largest loaded model;
+//     inference is synchronous, so models never use it at the same time.
+//
+// Instantiated from a WebAssembly.Module (Workers forbid compiling wasm from
+// bytes at run time); the same code runs in Node and workerd.
+
+import { ArtifactError, type ArtifactManifest, type ParsedArtifact } from '../model/artifact.ts';
+import type { MOp } from '../model/ops.ts';
+import type { Output } from './types.ts';
+
+export class EngineError extends Error {
+  override name = 'EngineError';
+}
+
+type Kernel = (...args: number[]) => void;
+type Call = (A: number, S: number) => void;
+
+interface Block { off: number; size: number }
+
+const PAGE = 65536;
+const SLACK = 64;
+
+/** First-fit allocator over the instance's linear memory. */
+class Heap {
+  private free: Block[] = [];
+  private top: number;
+  constructor(private readonly memory: WebAssembly.Memory, base: number) {
+    this.top = base;
+  }
+  alloc(size: number): number {
+    size = ((size + SLACK + 15) & ~15);
+    for (let i = 0; i < this.free.length; i++) {
+      const b = this.free[i]!;
+      if (b.size >= size) {
+        const off = b.off;
+        if (b.size === size) this.free.splice(i, 1);
+        else { b.off += size; b.size -= size; }
+        this.sizes.set(off, size);
+        return off;
+      }
+    }
+    const off = this.top;
+    const end = off + size;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      try {
+        this.memory.grow(pages);
+      } catch {
+        throw new EngineError(`out of memory: cannot grow the engine's memory by ${pages * 64} KiB`);
+      }
+    }
+    this.top = end;
+    this.sizes.set(off, size);
+    return off;
+  }
+  private sizes = new Map<number, number>();
+  release(off: number): void {
+    const size = this.sizes.get(off);
+    if (size === undefined) return;
+    this.sizes.delete(off);
+    this.free.push({ off, size });
+    this.free.sort((a, b) => a.off - b.off);
+    // coalesce neighbours
+    const merged: Block[] = [];
+    for (const b of this.free) {
+      const last = merged[merged.length - 1];
+      if (last && last.off + last.size === b.off) last.size += b.size;
+      else merged.push({ ...b });
+    }
+    // give the tail back to the bump pointer
+    const tail = merged[merged.length - 1];
+    if (tail && tail.off + tail.size === this.top) { this.top = tail.off; merged.pop(); }
+    this.free = merged;
+  }
+  get used(): number { return this.top; }
+}
+
+export interface LoadedModel {
+  readonly manifest: ArtifactManifest;
+  /** bytes of wasm memory this model holds (its weights) */
+  readonly bytes: number;
+  /** run one inference; the input is the model's input tensor (NHWC bytes of its dtype) */
+  run(input: Uint8Array | Int8Array | Float32Array): Output[];
+  /** like run, but also returns milliseconds per op */
+  profile(input: Uint8Array | Int8Array | Float32Array): { outputs: Output[]; ops: { kind: string; src?: string; ms: number }[] };
+}
+
+export class Engine {
+  private readonly k: Record<string, Kernel>;
+  private readonly memory: WebAssembly.Memory;
+  private readonly heap: Heap;
+  private arenaOff = 0;
+  private arenaSize = 0;
+  private readonly models = new Set<Model>();
+
+  private constructor(instance: WebAssembly.Instance) {
+    this.k = instance.exports as unknown as Record<string, Kernel>;
+    this.memory = instance.exports.memory as WebAssembly.Memory;
+    const base = Number((instance.exports.heapBase as () => number)());
+    this.heap = new Heap(this.memory, base);
+  }
+
+  static async create(module: WebAssembly.Module): Promise<Engine> {
+    const instance = await WebAssembly.instantiate(module, {
+      env: {
+        abort: (_msg: number, _file: number, line: number, col: number) => {
+          throw new EngineError(`engine abort at ${line}:${col}`);
+        },
+      },
+    });
+    return new Engine(instance);
+  }
+
+  /** bytes of linear memory in use (weights of all models + arena) */
+  get memoryBytes(): number { return this.memory.buffer.byteLength; }
+  get loadedModels(): number { return this.models.size; }
+
+  load(a: ParsedArtifact): LoadedModel {
+    const m = a.manifest;
+    const wOff = this.heap.alloc(a.weights.length);
+    new Uint8Array(this.memory.buffer, wOff, a.weights.length).set(a.weights);
+    try {
+      const model = new Model(this, m, wOff, a.weights.length);
+      this.models.add(model);
+      this.ensureArena(m.arenaBytes + m.scratchBytes);
+      return model;
+    } catch (e) {
+      this.heap.release(wOff);
+      throw e;
+    }
+  }
+
+  unload(model: LoadedModel): void {
+    const mm = model as Model;
+    if (!this.models.has(mm)) return;
+    this.models.delete(mm);
+    this.heap.release(mm.weightsOff);
+    mm.unloaded = true;
+    // shrink the arena if the largest model went away
+    const need = Math.max(0, ...[...this.models].map((x) => x.manifest.arenaBytes + x.manifest.scratchBytes));
+    if (need < this.arenaSize) {
+      this.heap.release(this.arenaOff);
+      this.arenaSize = 0;
+      this.arenaOff = 0;
+      if (need > 0) this.ensureArena(need);
+    }
+  }
+
+  /** @internal */
+  ensureArena(bytes: number): void {
+    if (bytes <= this.arenaSize) return;
+    if (this.arenaSize) this.heap.release(this.arenaOff);
+    this.arenaSize = 0;
+    this.arenaOff = this.heap.alloc(bytes);
+    this.arenaSize = bytes;
+  }
+  /** @internal */
+  arena(): number { return this.arenaOff; }
+  /** @internal */
+  kernel(name: string): Kernel {
+    const f = this.k[name];
+    if (typeof f !== 'function') throw new EngineError(`engine has no kernel ${name}`);
+    return f;
+  }
+  /** @internal */
+  mem(): ArrayBuffer { return this.memory.buffer; }
+}
+
+class Model implements LoadedModel {
+  unloaded = false;
+  private readonly calls: Call[];
+  private readonly flip: Kernel;
+  constructor(private readonly engine: Engine, readonly manifest: ArtifactManifest, readonly weightsOff: number, readonly bytes: number) {
+    this.flip = engine.kernel('flip_sign');
+    this.calls = manifest.ops.map((op, i) => {
+      try {
+        return bind(engine, op, manifest, weightsOff);
+      } catch (e) {
+        throw new ArtifactError(`op ${i} (${op.kind}): ${(e as Error).message}`);
+      }
+    });
+  }
+
+  private prepare(input: Uint8Array | Int8Array | Float32Array): number {
+    if (this.unloaded) throw new EngineError('model was unloaded');
+    const spec = this.manifest.input;
+    const t = this.manifest.tensors[this.manifest.inputTensor]!;
+    if (!ArrayBuffer.isView(input) || input.byteLength !== t.bytes) {
+      throw new EngineError(`input must be ${t.bytes} bytes of ${spec.dtype} [${spec.shape}], got ${input?.byteLength ?? typeof input}`);
+    }
+    if (spec.dtype === 'float32' && !(input instanceof Float32Array)) throw new EngineError('input must be a Float32Array');
+    this.engine.ensureArena(this.manifest.arenaBytes + this.manifest.scratchBytes);
+    const A = this.engine.arena();
+    new Uint8Array(this.engine.mem(), A + t.offset, t.bytes).set(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
+    if (spec.dtype === 'uint8') this.flip(A + t.offset, t.bytes);
+    return A;
+  }
+
+  private read(A: number): Output[] {
+    const mem = this.engine.mem();
+    return this.manifest.outputTensors.map((ti, k) => {
+      const t = this.manifest.tensors[ti]!;
+      const spec = this.manifest.outputs[k]!;
+      const bytes = new Uint8Array(mem, A + t.offset, t.bytes).slice();
+      if (spec.dtype === 'float32') return new Float32Array(bytes.buffer);
+      if (spec.dtype === 'uint8') {
+        for (let i = 0; i < bytes.length; i++) bytes[i] = bytes[i]! ^ 0x80;
+        return bytes;
+      }
+      return new Int8Array(bytes.buffer);
+    });
+  }
+
+  run(input: Uint8Array | Int8Array | Float32Array): Output[] {
+    const A = this.prepare(input);
+    const S = A + this.manifest.arenaBytes;
+    try {
+      for (const call of this.calls) call(A, S);
+    } catch (e) {
+      throw new EngineError(`inference failed: ${(e as Error).message}`);
+    }
+    return this.read(A);
+  }
+
+  profile(input: Uint8Array | Int8Array | Float32Array) {
+    const A = this.prepare(input);
+    const S = A + this.manifest.arenaBytes;
+    const ops = this.calls.map((call, i) => {
+      const t0 = performance.now();
+      call(A, S);
+      const op = this.manifest.ops[i]!;
+      return { kind: op.kind, src: op.src, ms: performance.now() - t0 };
+    });
+    return { outputs: this.read(A), ops };
+  }
+}
+
+/** Turn one manifest op into a kernel call with resolved pointers. */
+function bind(engine: Engine, op: MOp, m: ArtifactManifest, W: number): Call {
+  const p = op.p as Record<string, number>;
+  const t = (i: number) => m.tensors[i]!.offset;
+  const w = (name: string) => W + op.w[name]![0];
+  const i0 = t(op.in[0]!), o0 = t(op.out[0]!);
+  const geo = (x: Record<string, number>) => [x.kH!, x.kW!, x.sH!, x.sW!, x.dH!, x.dW!, x.padT!, x.padL!];
+  const K = (name: string) => engine.kernel(name);
+  switch (op.kind) {
+    case 'conv_i8': {
+      const g = geo(p);
+      if (p.fast) {
+        const f = K('conv_i8'), pw = w('w'), q = w('q');
+        return (A, S) => f(A + i0, p.inH!, p.inW!, p.inC!, p.inZp!, pw, p.wIs16!, q, A + o0, p.outH!, p.outW!, p.outC!, p.outZp!, p.actMin!, p.actMax!, ...g, S);
+      }
+      const f = K('conv_ref_i8'), ww = w('w'), q = w('q'), C = p.outC!;
+      return (A) => f(A + i0, p.inH!, p.inW!, p.inC!, p.inZp!, ww, p.wIs16!, q, q + 4 * C, q + 8 * C, A + o0, p.outH!, p.outW!, p.outC!, p.outZp!, p.actMin!, p.actMax!, ...g);
+    }
+    case 'dw_i8': {
+      const g = geo(p);
+      if (p.fast) {
+        const f = K('dw_i8'), pw = w('w'), q = w('q');
+        return (A) => f(A + i0, p.inH!, p.inW!, p.inC!, p.inZp!, pw, q, A + o0, p.outH!, p.outW!, p.outC!, p.outZp!, p.actMin!, p.actMax!, ...g);
+      }
+      const f = K('dw_ref_i8'), ww = w('w'), q = w('q'), C = p.outC!;
+      return (A) => f(A + i0, p.inH!, p.inW!, p.inC!, p.inZp!, ww, p.wIs16!, p.depthMult!, q, q + 4 * C, q + 8 * C, A + o0, p.outH!, p.outW!, p.outC!, p.outZp!, p.actMin!, p.actMax!, ...g);
+    }
+    case 'add_i8': {
+      const f = K('add_i8'), i1 = t(op.in[1]!);
+      return (A) => f(A + i0, A + i1, A + o0, p.n!, p.aOffset!, p.aMult!, p.aShift!, p.bOffset!, p.bMult!, p.bShift!, p.leftShift!, p.outMult!, p.outShift!, p.outOffset!, p.actMin!, p.actMax!);
+    }
+    case 'maxpool_i8':
+    case 'maxpool_f32':
+    case 'avgpool_f32': {
+      const f = K(op.kind);
+      return (A) => f(A + i0, p.inH!, p.inW!, p.c!, A + o0, p.outH!, p.outW!, p.fH!, p.fW!, p.sH!, p.sW!, p.padT!, p.padL!, p.actMin!, p.actMax!);
+    }
+    case 'avgpool_i8': {
+      const f = K('avgpool_i8');
+      return (A, S) => f(A + i0, p.inH!, p.inW!, p.c!, A + o0, p.outH!, p.outW!, p.fH!, p.fW!, p.sH!, p.sW!, p.padT!, p.padL!, p.actMin!, p.actMax!, p.offset!, S);
+    }
+    case 'mean_i8': {
+      const f = K('mean_hw_i8');
+      return (A, S) => f(A + i0, p.h!, p.w!, p.c!, A + o0, p.inZp!, p.mult!, p.shift!, p.outZp!, S);
+    }
+    case 'softmax_i8': {
+      const f = K('softmax_i8');
+      return (A, S) => f(A + i0, A + o0, p.outer!, p.depth!, p.mult!, p.leftShift!, p.diffMin!, S);
+    }
+    case 'requantize_i8': {
+      const f = K('requantize_i8');
+      return (A) => f(A + i0, A + o0, p.n!, p.inZp!, p.mult!, p.shift!, p.outZp!);
+    }
+    case 'quantize_f32_i8': {
+      const f = K('quantize_f32_i8');
+      return (A) => f(A + i0, A + o0, p.n!, p.scale!, p.zp!, p.qmin!, p.qmax!);
+    }
+    case 'dequantize_i8_f32': {
+      const f = K('dequantize_i8_f32');
+      return (A) => f(A + i0, A + o0, p.n!, p.scale!, p.zp!);
+    }
+    case 'copy': {
+      const f = K('copy_bytes');
+      return (A) => f(A + o0, A + i0, p.bytes!);
+    }
+    case 'pad': {
+      const f = K('pad_nhwc');
+      return (A) => f(A + i0, A + o0, p.es!, p.b!, p.h!, p.w!, p.c!, p.pb0!, p.pb1!, p.ph0!, p.ph1!, p.pw0!, p.pw1!, p.pc0!, p.pc1!, p.value!);
+    }
+    case 'conv_f32': {
+      const g = geo(p), ww = w('w'), b = w('b');
+      if (p.fast) {
+        const f = K('conv_f32');
+        return (A, S) => f(A + i0, p.inH!, p.inW!, p.inC!, ww, b, A + o0, p.outH!, p.outW!, p.outC!, p.actMin!, p.actMax!, ...g, S);
+      }
+      const f = K('conv_f32_ref');
+      return (A) => f(A + i0, p.inH!, p.inW!, p.inC!, ww, b, A + o0, p.outH!, p.outW!, p.outC!, p.actMin!, p.actMax!, ...g);
+    }
+    case 'dw_f32': {
+      const g = geo(p), ww = w('w'), b = w('b');
+      if (p.fast) {
+        const f = K('dw_f32');
+        return (A, S) => f(A + i0, p.inH!, p.inW!, p.inC!, ww, b, A + o0, p.outH!, p.outW!, p.actMin!, p.actMax!, ...g, S);
+      }
+      const f = K('dw_f32_ref');
+      return (A) => f(A + i0, p.inH!, p.inW!, p.inC!, ww, p.depthMult!, b, A + o0, p.outH!, p.outW!, p.outC!, p.actMin!, p.actMax!, ...g);
+    }
+    case 'mean_f32': {
+      const f = K('mean_hw_f32');
+      return (A) => f(A + i0, p.h!, p.w!, p.c!, A + o0);
+    }
+    case 'softmax_f32': {
+      const f = K('softmax_f32');
+      return (A) => f(A + i0, A + o0, p.outer!, p.depth!, p.beta!);
+    }
+    case 'add_f32': {
+      const f = K('add_f32'), i1 = t(op.in[1]!);
+      return (A) => f(A + i0, A + i1, A + o0, p.n!, p.actMin!, p.actMax!);
+    }
+    default:
+      throw new Error(`unknown op kind ${String((op as MOp).kind)}`);
+  }
+}

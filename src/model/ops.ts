@@ -1,0 +1,263 @@
+// The engine's op set as plain data, and the checks that make an artifact safe
+// to run: every op's reads and writes must stay inside its tensors, weight
+// blocks and scratch. One table serves the compiler (which fills the params)
+// and the engine loader (which validates before calling any kernel).
+
+import { convScratchBytes, RQ_HEADER_BYTES, RQ_BLOCK_BYTES } from './pack.ts';
+
+// Byte sizes of the packed layouts documented in pack.ts.
+const evenUp = (n: number) => (n + 1) & ~1;
+const blocks8 = (n: number) => Math.ceil(n / 8);
+export const convPackedBytes = (cout: number, kh: number, kw: number, cin: number, wIs16: number) =>
+  blocks8(cout) * evenUp(kh * kw * cin) * 8 * (wIs16 ? 2 : 1);
+export const depthwisePackedBytes = (kh: number, kw: number, c: number) => blocks8(c) * (evenUp(kh * kw) / 2) * 32 + blocks8(c) * 32;
+export const requantPackedBytes = (n: number) => RQ_HEADER_BYTES + blocks8(n) * RQ_BLOCK_BYTES;
+
+export interface MTensor {
+  name: string;
+  shape: number[];
+  dtype: 'int8' | 'int16' | 'int32' | 'float32';
+  /** byte offset in the activation arena (16-byte aligned) */
+  offset: number;
+  bytes: number;
+  scale?: number;
+  zeroPoint?: number;
+}
+
+export type WeightSlot = [offset: number, length: number];
+
+export interface MOp {
+  kind: OpKind;
+  /** tensor indices read, then written */
+  in: number[];
+  out: number[];
+  /** weight blocks: offsets into the weights blob */
+  w: Record<string, WeightSlot>;
+  p: Record<string, number>;
+  /** the TFLite op it came from, for error messages and traces */
+  src?: string;
+}
+
+type P = Record<string, number>;
+interface OpSpec {
+  /** dtype and element count of each input / output tensor */
+  ins: [MTensor['dtype'], (p: P) => number][];
+  outs: [MTensor['dtype'], (p: P) => number][];
+  /** minimum byte length of each weight slot */
+  weights: Record<string, (p: P) => number>;
+  scratch?: (p: P) => number;
+  params: string[];
+  /** extra integrity checks on params */
+  check?: (p: P) => string | null;
+}
+
+const conv = ['inH', 'inW', 'inC', 'outH', 'outW', 'outC', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'padT', 'padL'];
+const geometryCheck = (p: P): string | null => {
+  for (const k of ['inH', 'inW', 'inC', 'outH', 'outW', 'outC', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW']) {
+    if (!(p[k]! >= 1 && p[k]! <= 1 << 20)) return `${k}=${p[k]}`;
+  }
+  if (!(p.padT! >= 0 && p.padL! >= 0 && p.padT! < (p.kH! - 1) * p.dH! + 1 + p.sH! && p.padL! < (p.kW! - 1) * p.dW! + 1 + p.sW!)) return 'padding';
+  return null;
+};
+const q8 = ['inZp', 'outZp', 'actMin', 'actMax'];
+const q8Check = (p: P): string | null => {
+  if (!(p.actMin! >= -128 && p.actMax! <= 127 && p.actMin! <= p.actMax!)) return 'activation range';
+  if (!(Math.abs(p.inZp!) <= 255 && Math.abs(p.outZp!) <= 255)) return 'zero point';
+  return null;
+};
+const both = (...fs: ((p: P) => string | null)[]) => (p: P) => {
+  for (const f of fs) { const r = f(p); if (r) return r; }
+  return null;
+};
+const pool = ['inH', 'inW', 'c', 'outH', 'outW', 'fH', 'fW', 'sH', 'sW', 'padT', 'padL'];
+const poolCheck = (p: P): string | null => {
+  for (const k of ['inH', 'inW', 'c', 'outH', 'outW', 'fH', 'fW', 'sH', 'sW']) if (!(p[k]! >= 1)) return `${k}=${p[k]}`;
+  if (!(p.padT! >= 0 && p.padL! >= 0)) return 'padding';
+  return null;
+};
+const flatN = (p: P) => p.n!;
+
+export const OPS = {
+  conv_i8: {
+    ins: [['int8', (p) => p.inH! * p.inW! * p.inC!]],
+    outs: [['int8', (p) => p.outH! * p.outW! * p.outC!]],
+    weights: {
+      w: (p) => (p.fast ? convPackedBytes(p.outC!, p.kH!, p.kW!, p.inC!, p.wIs16!) : p.outC! * p.kH! * p.kW! * p.inC! * (p.wIs16 ? 2 : 1)),
+      q: (p) => (p.fast ? requantPackedBytes(p.outC!) : 12 * p.outC!),
+    },
+    scratch: (p) => (p.fast ? convScratchBytes(p.kH!, p.kW!, p.inC!, p.outW!) : 0),
+    params: [...conv, ...q8, 'wIs16', 'fast'],
+    check: both(geometryCheck, q8Check),
+  },
+  dw_i8: {
+    ins: [['int8', (p) => p.inH! * p.inW! * p.inC!]],
+    outs: [['int8', (p) => p.outH! * p.outW! * p.outC!]],
+    weights: {
+      w: (p) => (p.fast ? depthwisePackedBytes(p.kH!, p.kW!, p.outC!) : p.outC! * p.kH! * p.kW! * (p.wIs16 ? 2 : 1)),
+      q: (p) => (p.fast ? requantPackedBytes(p.outC!) : 12 * p.outC!),
+    },
+    params: [...conv, ...q8, 'wIs16', 'fast', 'depthMult'],
+    check: both(geometryCheck, q8Check, (p) => (p.outC === p.inC! * p.depthMult! && (!p.fast || p.depthMult === 1) ? null : 'depth multiplier')),
+  },
+  add_i8: {
+    ins: [['int8', flatN], ['int8', flatN]],
+    outs: [['int8', flatN]],
+    weights: {},
+    params: ['n', 'aOffset', 'aMult', 'aShift', 'bOffset', 'bMult', 'bShift', 'leftShift', 'outMult', 'outShift', 'outOffset', 'actMin', 'actMax'],
+    check: (p) => (p.leftShift! >= 0 && p.leftShift! <= 24 && p.actMin! >= -128 && p.actMax! <= 127 ? null : 'params'),
+  },
+  maxpool_i8: {
+    ins: [['int8', (p) => p.inH! * p.inW! * p.c!]],
+    outs: [['int8', (p) => p.outH! * p.outW! * p.c!]],
+    weights: {},
+    params: [...pool, 'actMin', 'actMax'],
+    check: poolCheck,
+  },
+  avgpool_i8: {
+    ins: [['int8', (p) => p.inH! * p.inW! * p.c!]],
+    outs: [['int8', (p) => p.outH! * p.outW! * p.c!]],
+    weights: {},
+    scratch: (p) => 4 * p.c! + 16,
+    params: [...pool, 'actMin', 'actMax', 'offset'],
+    check: poolCheck,
+  },
+  mean_i8: {
+    ins: [['int8', (p) => p.h! * p.w! * p.c!]],
+    outs: [['int8', (p) => p.c!]],
+    weights: {},
+    scratch: (p) => 4 * p.c! + 16,
+    params: ['h', 'w', 'c', 'inZp', 'mult', 'shift', 'outZp'],
+    check: (p) => (p.h! >= 1 && p.w! >= 1 && p.c! >= 1 ? null : 'shape'),
+  },
+  softmax_i8: {
+    ins: [['int8', (p) => p.outer! * p.depth!]],
+    outs: [['int8', (p) => p.outer! * p.depth!]],
+    weights: {},
+    scratch: () => 16,
+    params: ['outer', 'depth', 'mult', 'leftShift', 'diffMin'],
+    check: (p) => (p.leftShift! >= 0 && p.leftShift! <= 31 ? null : 'leftShift'),
+  },
+  requantize_i8: {
+    ins: [['int8', flatN]], outs: [['int8', flatN]], weights: {},
+    params: ['n', 'inZp', 'mult', 'shift', 'outZp'],
+  },
+  quantize_f32_i8: {
+    ins: [['float32', flatN]], outs: [['int8', flatN]], weights: {},
+    params: ['n', 'scale', 'zp', 'qmin', 'qmax'],
+  },
+  dequantize_i8_f32: {
+    ins: [['int8', flatN]], outs: [['float32', flatN]], weights: {},
+    params: ['n', 'scale', 'zp'],
+  },
+  copy: {
+    ins: [['int8', (p) => p.bytes!]], outs: [['int8', (p) => p.bytes!]], weights: {},
+    params: ['bytes'],
+  },
+  pad: {
+    ins: [['int8', (p) => p.b! * p.h! * p.w! * p.c! * p.es!]],
+    outs: [['int8', (p) => (p.b! + p.pb0! + p.pb1!) * (p.h! + p.ph0! + p.ph1!) * (p.w! + p.pw0! + p.pw1!) * (p.c! + p.pc0! + p.pc1!) * p.es!]],
+    weights: {},
+    params: ['es', 'b', 'h', 'w', 'c', 'pb0', 'pb1', 'ph0', 'ph1', 'pw0', 'pw1', 'pc0', 'pc1', 'value'],
+    check: (p) => ((p.es === 1 || p.es === 4) && ['pb0', 'pb1', 'ph0', 'ph1', 'pw0', 'pw1', 'pc0', 'pc1'].every((k) => p[k]! >= 0 && p[k]! <= 1 << 16) ? null : 'pads'),
+  },
+  conv_f32: {
+    ins: [['float32', (p) => p.inH! * p.inW! * p.inC!]],
+    outs: [['float32', (p) => p.outH! * p.outW! * p.outC!]],
+    weights: {
+      w: (p) => 4 * p.kH! * p.kW! * p.inC! * (p.fast ? (p.outC! + 3) & ~3 : p.outC!),
+      b: (p) => 4 * (p.fast ? (p.outC! + 3) & ~3 : p.outC!),
+    },
+    scratch: (p) => (p.fast ? 4 * ((p.outC! + 3) & ~3) + 16 : 0),
+    params: [...conv, 'actMin', 'actMax', 'fast'],
+    check: geometryCheck,
+  },
+  dw_f32: {
+    ins: [['float32', (p) => p.inH! * p.inW! * p.inC!]],
+    outs: [['float32', (p) => p.outH! * p.outW! * p.outC!]],
+    weights: {
+      w: (p) => 4 * p.kH! * p.kW! * (p.fast ? (p.outC! + 3) & ~3 : p.outC!),
+      b: (p) => 4 * (p.fast ? (p.outC! + 3) & ~3 : p.outC!),
+    },
+    scratch: () => 16,
+    params: [...conv, 'actMin', 'actMax', 'fast', 'depthMult'],
+    check: both(geometryCheck, (p) => (p.outC === p.inC! * p.depthMult! && (!p.fast || p.depthMult === 1) ? null : 'depth multiplier')),
+  },
+  avgpool_f32: {
+    ins: [['float32', (p) => p.inH! * p.inW! * p.c!]],
+    outs: [['float32', (p) => p.outH! * p.outW! * p.c!]],
+    weights: {}, params: [...pool, 'actMin', 'actMax'], check: poolCheck,
+  },
+  maxpool_f32: {
+    ins: [['float32', (p) => p.inH! * p.inW! * p.c!]],
+    outs: [['float32', (p) => p.outH! * p.outW! * p.c!]],
+    weights: {}, params: [...pool, 'actMin', 'actMax'], check: poolCheck,
+  },
+  mean_f32: {
+    ins: [['float32', (p) => p.h! * p.w! * p.c!]], outs: [['float32', (p) => p.c!]], weights: {},
+    params: ['h', 'w', 'c'],
+    check: (p) => (p.h! >= 1 && p.w! >= 1 ? null : 'shape'),
+  },
+  softmax_f32: {
+    ins: [['float32', (p) => p.outer! * p.depth!]], outs: [['float32', (p) => p.outer! * p.depth!]], weights: {},
+    params: ['outer', 'depth', 'beta'],
+  },
+  add_f32: {
+    ins: [['float32', flatN], ['float32', flatN]], outs: [['float32', flatN]], weights: {},
+    params: ['n', 'actMin', 'actMax'],
+  },
+} satisfies Record<string, OpSpec>;
+
+export type OpKind = keyof typeof OPS;
+
+/** int8/int16/etc. bytes per element */
+export function dtypeBytes(d: MTensor['dtype']): number {
+  return d === 'int8' ? 1 : d === 'int16' ? 2 : 4;
+}
+
+export function validateOps(ops: MOp[], tensors: MTensor[], weightsLen: number, scratchBytes: number): void {
+  ops.forEach((op, i) => {
+    const where = `op ${i} (${String(op?.kind)})`;
+    if (typeof op !== 'object' || op === null) throw new Error(`${where}: not an object`);
+    const spec = (OPS as Record<string, OpSpec>)[op.kind];
+    if (!spec) throw new Error(`${where}: unknown op kind`);
+    if (typeof op.p !== 'object' || op.p === null) throw new Error(`${where}: params`);
+    for (const name of spec.params) {
+      const v = op.p[name];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${where}: param ${name} missing or not a number`);
+    }
+    // numeric params other than float scales must be 32-bit integers
+    for (const [k, v] of Object.entries(op.p)) {
+      if (k !== 'scale' && k !== 'beta' && k !== 'actMin' && k !== 'actMax' && !(Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31)) {
+        throw new Error(`${where}: param ${k}=${v} is not a 32-bit integer`);
+      }
+    }
+    const bad = spec.check?.(op.p);
+    if (bad) throw new Error(`${where}: invalid ${bad}`);
+    const checkTensors = (ids: unknown, want: OpSpec['ins'], what: string) => {
+      if (!Array.isArray(ids) || ids.length !== want.length) throw new Error(`${where}: expects ${want.length} ${what}`);
+      ids.forEach((id, j) => {
+        const t = Number.isInteger(id) ? tensors[id as number] : undefined;
+        if (!t) throw new Error(`${where}: ${what} ${j} tensor index ${String(id)} out of range`);
+        const [dtype, count] = want[j]!;
+        const n = count(op.p);
+        const bytes = op.kind === 'copy' || op.kind === 'pad' ? n : n * dtypeBytes(dtype);
+        if (op.kind !== 'copy' && op.kind !== 'pad' && t.dtype !== dtype) throw new Error(`${where}: ${what} ${j} must be ${dtype}, is ${t.dtype}`);
+        if (!(Number.isSafeInteger(bytes) && bytes === t.bytes)) throw new Error(`${where}: ${what} ${j} has ${t.bytes} bytes, the op's shape needs ${bytes}`);
+      });
+    };
+    checkTensors(op.in, spec.ins, 'inputs');
+    checkTensors(op.out, spec.outs, 'outputs');
+    if (typeof op.w !== 'object' || op.w === null) throw new Error(`${where}: weights`);
+    for (const [name, size] of Object.entries(spec.weights)) {
+      const slot = op.w[name];
+      if (!Array.isArray(slot) || slot.length !== 2) throw new Error(`${where}: weight block ${name} missing`);
+      const [off, len] = slot;
+      const need = size(op.p);
+      if (!(Number.isInteger(off) && Number.isInteger(len) && off >= 0 && off % 16 === 0 && len >= need && off + len <= weightsLen)) {
+        throw new Error(`${where}: weight block ${name} [${off}, +${len}] invalid (needs ${need} bytes inside ${weightsLen})`);
+      }
+    }
+    const sc = spec.scratch?.(op.p) ?? 0;
+    if (sc > scratchBytes) throw new Error(`${where}: needs ${sc} scratch bytes, artifact reserves ${scratchBytes}`);
+  });
+}

@@ -1,0 +1,144 @@
+// Compile-time packing of conv / depthwise weights and requant parameters for the fast
+// WebAssembly kernels (assembly/conv.ts conv_i8, assembly/depthwise.ts dw_i8). No Node APIs.
+// The layouts here must match the kernels exactly; see the comments there.
+
+const INT32_MIN = -2147483648;
+
+/** Bytes of one requant block (8 channels) and of the block header. */
+export const RQ_HEADER_BYTES = 16;
+export const RQ_BLOCK_BYTES = 192;
+/** Largest KH*KW the fast depthwise kernel accepts (static tap tables). */
+export const DW_MAX_TAPS = 1024;
+
+const evenUp = (n: number) => (n + 1) & ~1;
+
+/**
+ * Conv / fully-connected weights from OHWI [cout][kh][kw][cin] (Int8Array, or Int16Array holding w - wZp
+ * for the wIs16 kernels). K = kh*kw*cin, Kp = K rounded up to even, cout padded to a multiple of 8.
+ * Per block of 8 output channels, per k-pair kp: [w(c0,2kp) w(c0,2kp+1) w(c1,2kp) w(c1,2kp+1) ... w(c7,2kp+1)]
+ * (16 int8 or 16 int16 little-endian); zero for padded k and padded channels.
+ */
+export function packConvWeights(w: Int8Array | Int16Array, cout: number, kh: number, kw: number, cin: number): Uint8Array {
+  const K = kh * kw * cin;
+  const Kp = evenUp(K);
+  const nb = Math.ceil(cout / 8);
+  if (w.length < cout * K) throw new Error(`packConvWeights: ${w.length} weights < ${cout}*${K}`);
+  const is16 = w instanceof Int16Array;
+  const out = is16 ? new Int16Array(nb * Kp * 8) : new Int8Array(nb * Kp * 8);
+  let i = 0;
+  for (let b = 0; b < nb; b++) {
+    for (let kp = 0; kp < Kp; kp += 2) {
+      for (let c = 0; c < 8; c++) {
+        const co = b * 8 + c;
+        for (let j = 0; j < 2; j++) {
+          const k = kp + j;
+          out[i++] = co < cout && k < K ? w[co * K + k] : 0;
+        }
+      }
+    }
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/**
+ * Depthwise weights (depth multiplier 1) from [1][kh][kw][c] (Int8Array with zero point wZp, or Int16Array
+ * already holding w - wZp). T = kh*kw, Tp = T rounded up to even (phantom tap weight 0), c padded to 8.
+ * Per block of 8 channels, per tap pair (t0 = 2j, t1 = 2j+1): 16 int16
+ *   [w(t0,c0) w(t1,c0) w(t0,c1) w(t1,c1) w(t0,c2) w(t1,c2) w(t0,c3) w(t1,c3) | same for c4..c7]
+ * then i32 sumW[cPad8] = sum over taps of (w - wZp).
+ */
+export function packDepthwiseWeights(w: Int8Array | Int16Array, kh: number, kw: number, c: number, wZp = 0): Uint8Array {
+  const T = kh * kw;
+  const Tp = evenUp(T);
+  const nb = Math.ceil(c / 8);
+  if (w.length < T * c) throw new Error(`packDepthwiseWeights: ${w.length} weights < ${T}*${c}`);
+  if (T > DW_MAX_TAPS) throw new Error(`packDepthwiseWeights: ${T} taps > ${DW_MAX_TAPS}`);
+  const wBytes = nb * (Tp / 2) * 32;
+  const buf = new ArrayBuffer(wBytes + nb * 8 * 4);
+  const ws = new Int16Array(buf, 0, wBytes / 2);
+  const sums = new Int32Array(buf, wBytes, nb * 8);
+  const val = (t: number, ch: number) => (t < T && ch < c ? w[t * c + ch] - wZp : 0);
+  let i = 0;
+  for (let b = 0; b < nb; b++) {
+    for (let j = 0; j < Tp / 2; j++) {
+      for (let cc = 0; cc < 8; cc++) {
+        const ch = b * 8 + cc;
+        ws[i++] = val(2 * j, ch);
+        ws[i++] = val(2 * j + 1, ch);
+      }
+    }
+  }
+  for (let ch = 0; ch < c; ch++) {
+    let s = 0;
+    for (let t = 0; t < T; t++) s += val(t, ch);
+    sums[ch] = s | 0;
+  }
+  return new Uint8Array(buf);
+}
+
+/**
+ * Requant block for the fast kernels: 16-byte header [i32 hasLeft (any shift > 0), i32 nBlocks, 0, 0],
+ * then per block of 8 output channels 192 bytes:
+ *   i32[8] bias | i32[8] M | i32[8] 2^L | i32[8] R | i32[8] (1<<R)-1 | i32[8] ((1<<R)-1)>>1
+ * with L = max(shift, 0), R = max(-shift, 0); padded channels are all zero except 2^L = 1.
+ * Shift amounts use wasm/JS semantics (mod 32), exactly like the scalar spec in assembly/requant.ts.
+ */
+export function packRequant(bias: Int32Array, mult: Int32Array, shift: Int32Array): Uint8Array {
+  const n = mult.length;
+  const nb = Math.ceil(n / 8);
+  const q = new Int32Array((RQ_HEADER_BYTES + nb * RQ_BLOCK_BYTES) / 4);
+  let hasLeft = 0;
+  for (let c = 0; c < n; c++) if (shift[c] > 0) hasLeft = 1;
+  q[0] = hasLeft;
+  q[1] = nb;
+  for (let b = 0; b < nb; b++) {
+    const o = (RQ_HEADER_BYTES + b * RQ_BLOCK_BYTES) / 4;
+    for (let cc = 0; cc < 8; cc++) {
+      const c = b * 8 + cc;
+      if (c >= n) { q[o + 16 + cc] = 1; continue; }
+      const s = shift[c] | 0;
+      const L = s > 0 ? s : 0;
+      const R = s > 0 ? 0 : -s | 0;
+      const mask = ((1 << R) - 1) | 0;
+      q[o + cc] = bias[c] | 0;
+      q[o + 8 + cc] = mult[c] | 0;
+      q[o + 16 + cc] = (1 << L) | 0;
+      q[o + 24 + cc] = R;
+      q[o + 32 + cc] = mask;
+      q[o + 40 + cc] = mask >> 1;
+    }
+  }
+  return new Uint8Array(q.buffer);
+}
+
+/**
+ * Whether the fast kernels reproduce MultiplyByQuantizedMultiplier bit-exactly for these parameters.
+ * The vector requant is exact for every (x, M, shift) except M = INT32_MIN (SRDHM's saturation case,
+ * which TFLite never produces: its multipliers are 0 or in [2^30, 2^31)).
+ */
+export function fastRequantSupported(mult: Int32Array, shift: Int32Array): boolean {
+  void shift;
+  for (let c = 0; c < mult.length; c++) if ((mult[c] | 0) === INT32_MIN) return false;
+  return true;
+}
+
+/** Whether dw_i8 handles this depthwise layer (otherwise use dw_ref_i8). */
+export function fastDepthwiseSupported(kh: number, kw: number, depthMult: number, mult: Int32Array, shift: Int32Array): boolean {
+  return depthMult === 1 && kh * kw <= DW_MAX_TAPS && fastRequantSupported(mult, shift);
+}
+
+/** Pixels per im2col chunk of conv_i8 (mirrors convChunkPixels in assembly/conv.ts). */
+export function convChunkPixels(kh: number, kw: number, cin: number): number {
+  const Kp = evenUp(kh * kw * cin);
+  let ch = Math.floor(32768 / (Kp * 2)) & ~3;
+  if (ch < 4) ch = 4;
+  if (ch > 256) ch = 256;
+  return ch;
+}
+
+/** Scratch bytes conv_i8 needs: one im2col chunk of int16 rows plus write slack. */
+export function convScratchBytes(kh: number, kw: number, cin: number, outW: number): number {
+  void outW;
+  const Kp = evenUp(kh * kw * cin);
+  return convChunkPixels(kh, kw, cin) * Kp * 2 + 64;
+}

@@ -1,0 +1,320 @@
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Engine, LoadedModel } from '../engine/engine';
+import { ArtifactError, parseArtifact, type ArtifactManifest } from '../model/artifact';
+import {
+  DEFAULT_IMAGE_LIMITS, ImageError, decodeImage, probeImage, quantizeInput, resizeRGB, type ImageLimits, type QuantizeSpec,
+} from '../image';
+import type { ModelCache, ModelLease } from '../store/cache';
+import { ModelUnavailableError } from '../store/errors';
+import { isValidModelId } from '../store/ids';
+import type { ModelPointer, ModelSummary } from '../store/layout';
+import type { ModelStore } from '../store/store';
+import { requireAdmin } from './auth';
+import { classifyUploadType, imageFromMultipart, readBodyLimited } from './body';
+import type { Env } from './env';
+import { HttpError, errorBody } from './errors';
+import { readLimits, type Limits } from './limits';
+import { scoresOf, topK } from './scores';
+import { Timings, now } from './timing';
+
+export const DEFAULT_CLASSIFY_MODEL = 'mobilenet_v2';
+export const DEFAULT_DETECT_MODEL = 'person';
+export const DEFAULT_PERSON_INDEX = 1;
+const MAX_TOP = 1000;
+
+/** What the app needs from the isolate (runtime.ts wires the real ones; tests may substitute). */
+export interface AppDeps {
+  cache(env: Env): ModelCache<LoadedModel>;
+  engine(): Promise<Engine>;
+  store(env: Env): ModelStore;
+}
+
+type AppEnv = { Bindings: Env };
+type Ctx = Context<AppEnv>;
+
+interface ModelInfo {
+  id: string;
+  version: number;
+  sha256: string;
+  precision: string;
+}
+
+interface InferenceResult {
+  pointer: ModelPointer;
+  manifest: ArtifactManifest;
+  outputs: Float64Array[];
+  image: { format: string; width: number; height: number };
+  timings: Timings;
+  hit: boolean;
+}
+
+function modelInfo(p: ModelPointer): ModelInfo {
+  return { id: p.id, version: p.version, sha256: p.sha256, precision: p.precision };
+}
+
+function modelIdParam(raw: string | undefined, fallback: string): string {
+  const id = raw === undefined || raw === '' ? fallback : raw;
+  if (!isValidModelId(id)) {
+    throw new HttpError(400, 'invalid_model_id', 'model ids match ^[a-z0-9][a-z0-9_.-]{0,63}$');
+  }
+  return id;
+}
+
+function imageLimits(limits: Limits): ImageLimits {
+  return { ...DEFAULT_IMAGE_LIMITS, maxPixels: limits.maxImagePixels };
+}
+
+/** Errors thrown by the decoder that are not ImageError are still bad input: 422. */
+function asImageError(e: unknown): unknown {
+  if (e instanceof ImageError || e instanceof HttpError) return e;
+  console.warn('edgelens: decoder error mapped to 422:', e);
+  return new HttpError(422, 'undecodable_image', 'the image could not be decoded');
+}
+
+/** read -> decode -> (model) -> preprocess -> inference, shared by classify and detect. */
+async function runInference(c: Ctx, deps: AppDeps, modelId: string): Promise<InferenceResult> {
+  const t0 = now();
+  const timings = new Timings();
+  const limits = readLimits(c.env);
+  const req = c.req.raw;
+
+  // Cheap header checks first: nothing is read for these answers.
+  const contentLength = req.headers.get('content-length');
+  if (contentLength !== null && /^\d+$/.test(contentLength.trim()) && Number(contentLength) > limits.maxBodyBytes) {
+    throw new HttpError(413, 'payload_too_large', `request body exceeds the limit of ${limits.maxBodyBytes} bytes`);
+  }
+  const contentType = req.headers.get('content-type');
+  const uploadType = classifyUploadType(contentType);
+
+  // Resolve the pointer once: this request runs this sha256 whatever happens to the pointer.
+  const pointer = await deps.store(c.env).getPointer(modelId);
+  if (pointer === null) throw new HttpError(404, 'model_not_found', `model "${modelId}" does not exist`);
+
+  // Start the model fetch + load now; it overlaps with reading and decoding the image.
+  const cache = deps.cache(c.env);
+  const tModel = now();
+  let modelMs = 0;
+  const leaseP: Promise<ModelLease<LoadedModel>> = cache.acquire(pointer.sha256).then((l) => {
+    modelMs = l.hit ? 0 : now() - tModel;
+    return l;
+  });
+  leaseP.catch(() => {}); // handled where awaited; avoids an unhandled rejection on early errors
+
+  try {
+    const bytes = await timings.time('read', async () => {
+      const body = await readBodyLimited(req, limits.maxBodyBytes);
+      if (body.byteLength === 0) throw new HttpError(400, 'no_body', 'the request has no body: send a JPEG or PNG image');
+      if (uploadType === 'multipart') {
+        const img = await imageFromMultipart(body, contentType ?? '');
+        if (img.byteLength === 0) throw new HttpError(400, 'no_body', 'the "image" field is empty');
+        return img;
+      }
+      return body;
+    });
+
+    const il = imageLimits(limits);
+    const decoded = await timings.time('decode', async () => {
+      try {
+        probeImage(bytes, il); // 415 not JPEG/PNG, 413 over the pixel limit — before decoding
+        return await decodeImage(bytes, il);
+      } catch (e) {
+        throw asImageError(e);
+      }
+    });
+
+    const lease = await leaseP;
+    timings.set('model', modelMs);
+    const model = lease.model;
+    const manifest = model.manifest;
+    const spec = manifest.input;
+    const [, inH, inW] = spec.shape as [number, number, number, number];
+
+    const input = timings.timeSync('preprocess', () => {
+      const rgb = decoded.width === inW && decoded.height === inH
+        ? decoded.data
+        : resizeRGB(decoded.data, decoded.width, decoded.height, inW, inH);
+      // validateManifest guarantees an int8/uint8/float32 input with a normalization
+      return quantizeInput(rgb, spec as QuantizeSpec);
+    });
+
+    const outputs = timings.timeSync('inference', () => {
+      const raw = model.run(input);
+      return raw.map((o, i) => scoresOf(o, manifest.outputs[i]!));
+    });
+
+    timings.set('total', now() - t0);
+    return {
+      pointer,
+      manifest,
+      outputs,
+      image: { format: decoded.format, width: decoded.width, height: decoded.height },
+      timings,
+      hit: lease.hit,
+    };
+  } finally {
+    leaseP.then((l) => l.release(), () => {});
+  }
+}
+
+/** meta.personIndex (from the model recipe), else the index of a 'person' label, else 1. */
+function personIndexOf(manifest: ArtifactManifest): number {
+  const pi = manifest.meta?.personIndex;
+  if (typeof pi === 'number' && Number.isInteger(pi)) return pi;
+  const labels = manifest.labels;
+  if (labels) {
+    const i = labels.findIndex((l) => l.trim().toLowerCase() === 'person');
+    if (i >= 0) return i;
+  }
+  return DEFAULT_PERSON_INDEX;
+}
+
+function summaryOf(m: ArtifactManifest): ModelSummary {
+  return {
+    name: m.name,
+    input: { shape: [...m.input.shape], dtype: m.input.dtype },
+    outputs: m.outputs.map((o) => ({ shape: [...o.shape], dtype: o.dtype, kind: o.kind })),
+    labels: m.labels?.length ?? 0,
+    macs: m.macs,
+    arenaBytes: m.arenaBytes,
+    weightsBytes: m.weightsBytes,
+  };
+}
+
+function jsonWithTimings(c: Ctx, body: unknown, timings: Timings): Response {
+  return c.json(body, 200, { 'Server-Timing': timings.serverTiming(), 'Cache-Control': 'no-store' });
+}
+
+/** Maps an error to its JSON answer; unknown errors are logged and become a 500. */
+export function errorResponse(err: unknown): Response {
+  let status: number;
+  let code: string;
+  let message: string;
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=UTF-8' };
+  if (err instanceof HttpError) {
+    ({ status, code, message } = err);
+    Object.assign(headers, err.headers);
+  } else if (err instanceof ImageError) {
+    ({ status, code, message } = err);
+  } else if (err instanceof ModelUnavailableError) {
+    ({ status, code, message } = err);
+  } else if (err instanceof ArtifactError) {
+    status = 422;
+    code = 'invalid_artifact';
+    message = err.message;
+  } else if (err instanceof HTTPException) {
+    status = err.status;
+    code = status === 413 ? 'payload_too_large' : status >= 500 ? 'internal_error' : 'bad_request';
+    message = err.message || 'request rejected';
+  } else {
+    console.error('edgelens: internal error', err);
+    status = 500;
+    code = 'internal_error';
+    message = 'internal error';
+  }
+  return new Response(JSON.stringify(errorBody(code, message)), { status, headers });
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get('/healthz', (c) => {
+    const s = deps.cache(c.env).stats();
+    return c.json({ status: 'ok', cache: { entries: s.entries, bytes: s.bytes, budgetBytes: s.budgetBytes } });
+  });
+
+  app.post('/v1/classify', async (c) => {
+    const modelId = modelIdParam(c.req.query('model'), DEFAULT_CLASSIFY_MODEL);
+    const topRaw = c.req.query('top');
+    const top = topRaw === undefined || topRaw === '' ? 5 : Number(topRaw);
+    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
+      throw new HttpError(400, 'invalid_parameter', `top must be an integer from 1 to ${MAX_TOP}`);
+    }
+    const r = await runInference(c, deps, modelId);
+    const scores = r.outputs[0];
+    if (!scores) throw new HttpError(422, 'model_task_mismatch', `model "${modelId}" has no output to classify`);
+    const labels = r.manifest.labels;
+    const predictions = topK(scores, top).map((p) => ({ index: p.index, label: labels?.[p.index] ?? String(p.index), score: p.score }));
+    return jsonWithTimings(c, {
+      model: modelInfo(r.pointer),
+      predictions,
+      image: r.image,
+      timings_ms: r.timings.toJSON(),
+      cache: r.hit ? 'hit' : 'miss',
+    }, r.timings);
+  });
+
+  app.post('/v1/detect', async (c) => {
+    const modelId = modelIdParam(c.req.query('model'), DEFAULT_DETECT_MODEL);
+    const thRaw = c.req.query('threshold');
+    const threshold = thRaw === undefined || thRaw === '' ? 0.5 : Number(thRaw);
+    if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1) {
+      throw new HttpError(400, 'invalid_parameter', 'threshold must be a number from 0 to 1');
+    }
+    const r = await runInference(c, deps, modelId);
+    const scores = r.outputs[0];
+    const pi = personIndexOf(r.manifest);
+    if (!scores || pi < 0 || pi >= scores.length) {
+      throw new HttpError(422, 'model_task_mismatch', `model "${modelId}" has no person score (output index ${pi})`);
+    }
+    const score = scores[pi]!;
+    return jsonWithTimings(c, {
+      person: { detected: score >= threshold, score, threshold },
+      model: modelInfo(r.pointer),
+      timings_ms: r.timings.toJSON(),
+      cache: r.hit ? 'hit' : 'miss',
+    }, r.timings);
+  });
+
+  app.get('/v1/models', async (c) => {
+    const models = await deps.store(c.env).list();
+    return c.json({ models });
+  });
+
+  app.get('/v1/models/:id', async (c) => {
+    const id = modelIdParam(c.req.param('id'), '');
+    const p = await deps.store(c.env).getPointer(id);
+    if (p === null) throw new HttpError(404, 'model_not_found', `model "${id}" does not exist`);
+    return c.json({ model: p });
+  });
+
+  app.put('/v1/models/:id', requireAdmin, async (c) => {
+    const id = modelIdParam(c.req.param('id'), '');
+    const limits = readLimits(c.env);
+    const bytes = await readBodyLimited(c.req.raw, limits.maxUploadBytes, 'artifact');
+    if (bytes.byteLength === 0) throw new HttpError(400, 'no_body', 'the request has no body: send a compiled .elns artifact');
+
+    // Full validation before anything is stored: parse (magic, version, sha256, schema,
+    // offsets) and a trial load in the engine.
+    const parsed = await parseArtifact(bytes); // ArtifactError -> 422
+    const engine = await deps.engine();
+    let trial: LoadedModel;
+    try {
+      trial = engine.load(parsed);
+    } catch (e) {
+      if (e instanceof ArtifactError) throw e;
+      console.error(`edgelens: trial load of an upload for "${id}" failed`, e);
+      throw new HttpError(422, 'invalid_artifact', `the artifact failed to load in the engine: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    engine.unload(trial);
+
+    const sha256 = parsed.sha256;
+    const { pointer, created, changed } = await deps.store(c.env).putModel(id, bytes, {
+      sha256,
+      precision: parsed.manifest.precision,
+      summary: summaryOf(parsed.manifest),
+    });
+    return c.json({ model: pointer, created, changed }, created ? 201 : 200);
+  });
+
+  app.delete('/v1/models/:id', requireAdmin, async (c) => {
+    const id = modelIdParam(c.req.param('id'), '');
+    const { deleted, previous } = await deps.store(c.env).deleteModel(id);
+    if (!deleted) throw new HttpError(404, 'model_not_found', `model "${id}" does not exist`);
+    return c.json({ deleted: { id, version: previous?.version ?? null, sha256: previous?.sha256 ?? null } });
+  });
+
+  app.notFound(() => errorResponse(new HttpError(404, 'not_found', 'no such route')));
+  app.onError((err) => errorResponse(err));
+  return app;
+}
