@@ -55,54 +55,62 @@ export const DW_MAX_TAPS: i32 = 1024;
 const tapOff: usize = memory.data(DW_MAX_TAPS * 4, 16);
 const tapTbl: usize = memory.data(4 * DW_MAX_TAPS * 4, 16);
 const zpBuf: usize = memory.data(32, 16);
+// zero-point filled row: taps outside the input point into it (at the same channel offset) when C fits
+const ZP_ROW: i32 = 8192;
+const zpRow: usize = memory.data(ZP_ROW, 16);
+
+// Input pointer of tap t (of pair j: t = 2j + second) for pixel row p of the tile.
+// border: p is the pixel's row in the tap table (entries: input offsets or -1 = outside -> zpBuf);
+// interior: p is the pixel's input pointer (+ channel offset) and tapOff holds relative offsets.
+// @ts-ignore: decorator
+@inline
+function tapPtr(border: bool, ptrTable: bool, p: usize, j8: usize, second: usize, inPtr: usize, cOff: usize): usize {
+  if (border) {
+    const o = load<i32>(p + j8 + (second << 2));
+    return select<usize>(inPtr + <usize>o + cOff, zpBuf, o >= 0);
+  }
+  // interior, or border with the zpRow table: p = tap table row, entries relative to inPtr + cOff (in the 'base' argument)
+  if (ptrTable) return inPtr + <usize>load<i32>(p + j8 + (second << 2));
+  return p + <usize>load<i32>(tapOff + j8 + (second << 2));
+}
 
 // @ts-ignore: decorator
 @inline
-function dwTile(border: bool, p0: usize, p1: usize, p2: usize, p3: usize, inPtr: usize,
-  wp: usize, npairs: i32, cOff: usize, bias: usize, sumW: usize, zpi: v128, qb: usize, hasLeft: bool,
+function dwTile(border: bool, ptrTable: bool, p0: usize, p1: usize, p2: usize, p3: usize, inPtr: usize,
+  wp0: usize, npairs: i32, cOff: usize, bias: usize, sumW: usize, zpi: v128, qb: usize, hasLeft: bool,
   out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
   const bl = i32x4.sub(v128.load(bias), i32x4.mul(v128.load(sumW), zpi));
   const bh = i32x4.sub(v128.load(bias, 16), i32x4.mul(v128.load(sumW, 16), zpi));
-  let a0l = bl, a0h = bh, a1l = bl, a1h = bh, a2l = bl, a2h = bh, a3l = bl, a3h = bh;
+  // two passes of 2 pixels each: 4 live accumulators per loop keep V8 from spilling
+  let a0l = bl, a0h = bh, a1l = bl, a1h = bh;
+  let wp = wp0;
   for (let j = 0; j < npairs; j++) {
     const w0 = v128.load(wp);
     const w1 = v128.load(wp, 16);
     wp += 32;
-    let x0: usize, x1: usize, y0: usize, y1: usize, z0: usize, z1: usize, u0: usize, u1: usize;
-    if (border) {
-      // p<k> point at the tile's 4 rows of the tap table; entries are input offsets or -1
-      const j8 = <usize>j << 3;
-      const o00 = load<i32>(p0 + j8), o01 = load<i32>(p0 + j8, 4);
-      const o10 = load<i32>(p1 + j8), o11 = load<i32>(p1 + j8, 4);
-      const o20 = load<i32>(p2 + j8), o21 = load<i32>(p2 + j8, 4);
-      const o30 = load<i32>(p3 + j8), o31 = load<i32>(p3 + j8, 4);
-      x0 = select<usize>(inPtr + <usize>o00 + cOff, zpBuf, o00 >= 0);
-      x1 = select<usize>(inPtr + <usize>o01 + cOff, zpBuf, o01 >= 0);
-      y0 = select<usize>(inPtr + <usize>o10 + cOff, zpBuf, o10 >= 0);
-      y1 = select<usize>(inPtr + <usize>o11 + cOff, zpBuf, o11 >= 0);
-      z0 = select<usize>(inPtr + <usize>o20 + cOff, zpBuf, o20 >= 0);
-      z1 = select<usize>(inPtr + <usize>o21 + cOff, zpBuf, o21 >= 0);
-      u0 = select<usize>(inPtr + <usize>o30 + cOff, zpBuf, o30 >= 0);
-      u1 = select<usize>(inPtr + <usize>o31 + cOff, zpBuf, o31 >= 0);
-    } else {
-      // p<k> = input pointer of pixel k (+ channel offset); tapOff relative offsets
-      const j8 = <usize>j << 3;
-      const t0 = <usize>load<i32>(tapOff + j8), t1 = <usize>load<i32>(tapOff + j8, 4);
-      x0 = p0 + t0; x1 = p0 + t1;
-      y0 = p1 + t0; y1 = p1 + t1;
-      z0 = p2 + t0; z1 = p2 + t1;
-      u0 = p3 + t0; u1 = p3 + t1;
-    }
-    let a = v128.load8x8_s(x0), b = v128.load8x8_s(x1);
+    const j8 = <usize>j << 3;
+    let a = v128.load8x8_s(tapPtr(border, ptrTable, p0, j8, 0, inPtr, cOff));
+    let b = v128.load8x8_s(tapPtr(border, ptrTable, p0, j8, 1, inPtr, cOff));
     a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), w0));
     a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), w1));
-    a = v128.load8x8_s(y0); b = v128.load8x8_s(y1);
+    a = v128.load8x8_s(tapPtr(border, ptrTable, p1, j8, 0, inPtr, cOff));
+    b = v128.load8x8_s(tapPtr(border, ptrTable, p1, j8, 1, inPtr, cOff));
     a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), w0));
     a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), w1));
-    a = v128.load8x8_s(z0); b = v128.load8x8_s(z1);
+  }
+  let a2l = bl, a2h = bh, a3l = bl, a3h = bh;
+  wp = wp0;
+  for (let j = 0; j < npairs; j++) {
+    const w0 = v128.load(wp);
+    const w1 = v128.load(wp, 16);
+    wp += 32;
+    const j8 = <usize>j << 3;
+    let a = v128.load8x8_s(tapPtr(border, ptrTable, p2, j8, 0, inPtr, cOff));
+    let b = v128.load8x8_s(tapPtr(border, ptrTable, p2, j8, 1, inPtr, cOff));
     a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), w0));
     a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), w1));
-    a = v128.load8x8_s(u0); b = v128.load8x8_s(u1);
+    a = v128.load8x8_s(tapPtr(border, ptrTable, p3, j8, 0, inPtr, cOff));
+    b = v128.load8x8_s(tapPtr(border, ptrTable, p3, j8, 1, inPtr, cOff));
     a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), w0));
     a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), w1));
   }
@@ -128,6 +136,7 @@ function dwBody(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: us
   const hi8 = i8x16.splat(<i8>actMax);
   v128.store(zpBuf, i8x16.splat(<i8>inZp));
   v128.store(zpBuf, i8x16.splat(<i8>inZp), 16);
+  if (C + 16 <= ZP_ROW) memory.fill(zpRow, <u8>inZp, <usize>(C + 16));
   const pixStride = <usize>C;
 
   // relative tap offsets for interior pixels
@@ -159,12 +168,14 @@ function dwBody(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: us
         for (let b = 0; b < nb; b++) {
           const cOff = <usize>b << 3;
           const pb = base + cOff;
-          dwTile(false, pb, pb + ps, pb + 2 * ps, pb + 3 * ps, inPtr, pwPtr + <usize>b * wBlock, npairs, cOff,
+          dwTile(false, false, pb, pb + ps, pb + 2 * ps, pb + 3 * ps, inPtr, pwPtr + <usize>b * wBlock, npairs, cOff,
             q0 + <usize>b * RQ_BLOCK, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK, hasLeft,
             o + cOff, pixStride, 4, min(8, C - (b << 3)), zp16, lo8, hi8);
         }
       } else {
         // tap table for the 4 pixels (pixels past the row end duplicate the last one)
+        const useRow = C + 16 <= ZP_ROW;
+        const oob: i32 = <i32>(zpRow - inPtr);
         for (let p = 0; p < 4; p++) {
           const oxp = min(ox + p, outW - 1);
           const ix0 = oxp * strideW - padLeft;
@@ -174,14 +185,22 @@ function dwBody(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: us
             const rowOk = iy >= 0 && iy < inH;
             for (let kx = 0; kx < kW; kx++) {
               const ix = ix0 + kx * dilW;
-              store<i32>(row + (<usize>(ky * kW + kx) << 2), rowOk && ix >= 0 && ix < inW ? (iy * inW + ix) * inC : -1);
+              store<i32>(row + (<usize>(ky * kW + kx) << 2), rowOk && ix >= 0 && ix < inW ? (iy * inW + ix) * inC : (useRow ? oob : -1));
             }
           }
           if (Tp > T) store<i32>(row + (<usize>T << 2), load<i32>(row + (<usize>(T - 1) << 2)));
         }
-        for (let b = 0; b < nb; b++) {
+        if (useRow) {
+          for (let b = 0; b < nb; b++) {
+            const cOff = <usize>b << 3;
+            dwTile(false, true, tapTbl, tapTbl + tStride, tapTbl + 2 * tStride, tapTbl + 3 * tStride, inPtr + cOff,
+              pwPtr + <usize>b * wBlock, npairs, cOff,
+              q0 + <usize>b * RQ_BLOCK, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK, hasLeft,
+              o + cOff, pixStride, np, min(8, C - (b << 3)), zp16, lo8, hi8);
+          }
+        } else for (let b = 0; b < nb; b++) {
           const cOff = <usize>b << 3;
-          dwTile(true, tapTbl, tapTbl + tStride, tapTbl + 2 * tStride, tapTbl + 3 * tStride, inPtr,
+          dwTile(true, false, tapTbl, tapTbl + tStride, tapTbl + 2 * tStride, tapTbl + 3 * tStride, inPtr,
             pwPtr + <usize>b * wBlock, npairs, cOff,
             q0 + <usize>b * RQ_BLOCK, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK, hasLeft,
             o + cOff, pixStride, np, min(8, C - (b << 3)), zp16, lo8, hi8);

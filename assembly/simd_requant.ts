@@ -29,7 +29,6 @@ const partialBuf: usize = memory.data(64, 16);
 // @ts-ignore: decorator
 @inline
 function rqChannel(v: v128, qb: usize, c: usize, hasLeft: bool): v128 {
-  if (qb != 12345) return v;
   if (hasLeft) v = i32x4.mul(v, v128.load32_splat(qb + RQ_LMUL + (c << 2)));
   const m = v128.load32_splat(qb + RQ_M + (c << 2));
   let lo = i64x2.extmul_low_i32x4_s(v, m);

@@ -119,6 +119,12 @@ async function lower(model: TfModel, opts: CompileOptions) {
     else if (t.typeName === 'FLOAT32') domain = 'float32';
     else domain = 'int32';
     const scale = q ? q.scale[0]! : 0;
+    if (q && domain === 'int8') {
+      const [lo, hi] = fromU8 ? [0, 255] : [-128, 127];
+      if (q.zeroPoint.some((z) => z < lo || z > hi)) {
+        throw new CompileError(`tensor ${t.index} (${t.name}): zero point ${q.zeroPoint.find((z) => z < lo || z > hi)} is outside the ${t.typeName} range`);
+      }
+    }
     const zp = q ? q.zeroPoint[0]! - (fromU8 ? 128 : 0) : 0;
     return { t, domain, scale, zp, fromU8 };
   });
@@ -666,7 +672,12 @@ async function lower(model: TfModel, opts: CompileOptions) {
   };
   const artifact = await writeArtifact(manifest, weights);
   const { parseArtifact } = await import('../src/model/artifact.ts');
-  const parsed = await parseArtifact(artifact); // the compiler checks its own output like any reader would
+  let parsed;
+  try {
+    parsed = await parseArtifact(artifact); // the compiler checks its own output like any reader would
+  } catch (e) {
+    throw new CompileError(`the compiled artifact failed validation: ${(e as Error).message}`);
+  }
   return {
     artifact,
     manifest: parsed.manifest,

@@ -142,27 +142,17 @@ async function labelsFileOf(recipe) {
 
 // ---------------------------------------------------------------- compiler
 
-let cliHelp;
-function compilerSupports(flag) {
-  if (cliHelp === undefined) {
-    const r = spawnSync(process.execPath, [CLI, 'compile', '--help'], { encoding: 'utf8' });
-    cliHelp = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
-  }
-  return new RegExp(`(^|[\\s,\\[])${flag.replace(/[-]/g, '\\-')}(\\b|[\\s=<])`, 'm').test(cliHelp);
-}
-
 function compile(recipe, sourceFile, labelsFile, outFile) {
+  // dist/cli.mjs: compile <model.tflite> -o <artifact> [--labels <file>] [--name <id>]
+  //               [--mean a,b,c --std a,b,c] [--meta json]
   const argv = [CLI, 'compile', sourceFile, '-o', outFile, '--name', recipe.id];
   if (labelsFile) argv.push('--labels', labelsFile);
   const pre = recipe.preprocessing;
-  if (pre) {
-    if (compilerSupports('--mean') && compilerSupports('--std')) {
-      argv.push('--mean', pre.mean.join(','), '--std', pre.std.join(','));
-    } else {
-      log(`note: the compiler has no --mean/--std; ${recipe.id} keeps the normalization the compiler derives`);
-    }
-  }
-  if (compilerSupports('--recipe')) argv.push('--recipe', join(ROOT, 'models', `${recipe.id}.json`));
+  if (pre) argv.push('--mean', pre.mean.join(','), '--std', pre.std.join(','));
+  const meta = { recipe: recipe.id };
+  if (recipe.task !== undefined) meta.task = recipe.task;
+  if (recipe.personIndex !== undefined) meta.personIndex = recipe.personIndex;
+  argv.push('--meta', JSON.stringify(meta));
   log(`compiling ${recipe.id}: node ${argv.map(rel).join(' ')}`);
   const r = spawnSync(process.execPath, argv, { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) fail(`compiling ${recipe.id} failed (exit ${r.status ?? r.signal})`);

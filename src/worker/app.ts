@@ -252,6 +252,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       throw new HttpError(400, 'invalid_parameter', 'threshold must be a number from 0 to 1');
     }
     const r = await runInference(c, deps, modelId);
+    const task = r.manifest.meta?.task;
+    if (typeof task === 'string' && task !== 'detect') {
+      throw new HttpError(400, 'model_task_mismatch', `model "${modelId}" is a ${task} model, not a person detector`);
+    }
     const scores = r.outputs[0];
     const pi = personIndexOf(r.manifest);
     if (!scores || pi < 0 || pi >= scores.length) {

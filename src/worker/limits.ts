@@ -9,7 +9,7 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 10 * 1024 * 1024,
-  maxImagePixels: 12_000_000,
+  maxImagePixels: 24_000_000,
   cacheBudgetBytes: 48 * 1024 * 1024,
   maxUploadBytes: 25 * 1024 * 1024,
 };

@@ -38,7 +38,7 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-export function diffStats(a: Uint8Array, b: Uint8Array): { mean: number; max: number; exact: number } {
+export function diffStats(a: ArrayLike<number>, b: ArrayLike<number>): { mean: number; max: number; exact: number } {
   if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
   let s = 0;
   let max = 0;

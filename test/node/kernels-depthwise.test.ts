@@ -124,6 +124,9 @@ describe('dw_i8 == dw_ref_i8 (byte-identical)', () => {
     }
     fastEqualsRef(makeCase(r, { inH: 12, inW: 11, c: 17, k: 7, s: 1, d: 1, mode: 'same' })!);
     fastEqualsRef(makeCase(r, { inH: 20, inW: 20, c: 5, k: 5, s: 1, d: 3, mode: 'same' })!);
+    // more channels than the kernel's zero-point row (8176): border taps take the select path
+    fastEqualsRef(makeCase(r, { inH: 3, inW: 5, c: 8181, k: 3, s: 1, d: 1, mode: 'same' })!);
+    fastEqualsRef(makeCase(r, { inH: 4, inW: 3, c: 8177, k: 3, s: 2, d: 1, mode: 'same', inZp: -128 })!);
   });
 
   it('saturation at the int8 limits, ReLU6-like clamps, large multipliers with left shifts', () => {

@@ -175,6 +175,10 @@ describe('errors', () => {
     await expectError(await postImage('/v1/classify?model=Bad..Id', img['cat.jpg']!), 400, 'invalid_model_id');
   });
 
+  it('400 when /v1/detect is asked to use a classifier', async () => {
+    await expectError(await postImage('/v1/detect?model=mobilenet_v2', img['cat.jpg']!), 400, 'model_task_mismatch');
+  });
+
   it('400 for multipart without an image field', async () => {
     const form = new FormData();
     form.append('photo', new File([img['cat.jpg']!], 'c.jpg', { type: 'image/jpeg' }));
