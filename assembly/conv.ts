@@ -90,31 +90,71 @@ function tile4x8<W>(r0: usize, r1: usize, r2: usize, r3: usize, wp: usize, kpair
   const bl = v128.load(qb);
   const bh = v128.load(qb, 16);
   let a0l = bl, a0h = bh, a1l = bl, a1h = bh, a2l = bl, a2h = bh, a3l = bl, a3h = bh;
-  const end = r0 + (<usize>kpairs << 2);
-  while (r0 < end) {
-    let w0: v128, w1: v128;
+  // k loop unrolled by 2 (immediate offsets), odd tail
+  const end2 = r0 + (<usize>(kpairs >> 1) << 3);
+  let w0: v128, w1: v128, x: v128;
+  while (r0 < end2) {
     if (sizeof<W>() == 1) {
-      w0 = v128.load8x8_s(wp);
+      w0 = v128.load8x8_s(wp, 0);
       w1 = v128.load8x8_s(wp, 8);
-      wp += 16;
     } else {
-      w0 = v128.load(wp);
+      w0 = v128.load(wp, 0);
       w1 = v128.load(wp, 16);
-      wp += 32;
     }
-    let x = v128.load32_splat(r0);
+    x = v128.load32_splat(r0, 0);
     a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(w0, x));
     a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(w1, x));
-    x = v128.load32_splat(r1);
+    x = v128.load32_splat(r1, 0);
     a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(w0, x));
     a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(w1, x));
-    x = v128.load32_splat(r2);
+    x = v128.load32_splat(r2, 0);
     a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(w0, x));
     a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(w1, x));
-    x = v128.load32_splat(r3);
+    x = v128.load32_splat(r3, 0);
     a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(w0, x));
     a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(w1, x));
-    r0 += 4; r1 += 4; r2 += 4; r3 += 4;
+    if (sizeof<W>() == 1) {
+      w0 = v128.load8x8_s(wp, 16);
+      w1 = v128.load8x8_s(wp, 24);
+    } else {
+      w0 = v128.load(wp, 32);
+      w1 = v128.load(wp, 48);
+    }
+    x = v128.load32_splat(r0, 4);
+    a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(w0, x));
+    a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(w1, x));
+    x = v128.load32_splat(r1, 4);
+    a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(w0, x));
+    a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(w1, x));
+    x = v128.load32_splat(r2, 4);
+    a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(w0, x));
+    a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(w1, x));
+    x = v128.load32_splat(r3, 4);
+    a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(w0, x));
+    a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(w1, x));
+    r0 += 8; r1 += 8; r2 += 8; r3 += 8;
+    wp += 32 * sizeof<W>();
+  }
+  if (kpairs & 1) {
+    if (sizeof<W>() == 1) {
+      w0 = v128.load8x8_s(wp, 0);
+      w1 = v128.load8x8_s(wp, 8);
+    } else {
+      w0 = v128.load(wp, 0);
+      w1 = v128.load(wp, 16);
+    }
+    x = v128.load32_splat(r0, 0);
+    a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(w0, x));
+    a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(w1, x));
+    x = v128.load32_splat(r1, 0);
+    a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(w0, x));
+    a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(w1, x));
+    x = v128.load32_splat(r2, 0);
+    a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(w0, x));
+    a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(w1, x));
+    x = v128.load32_splat(r3, 0);
+    a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(w0, x));
+    a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(w1, x));
   }
   requantStore4x8(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, hasLeft, out, pixStride, np, nc, zp16, lo8, hi8);
 }

@@ -18,10 +18,10 @@ if (!only || only === 'wasm') {
   ], { cwd: root, stdio: 'inherit' });
 }
 if (!only || only === 'cli') {
-  const entries = [['compiler/cli.ts', 'dist/cli.mjs'], ['bench/bench.ts', 'dist/bench.mjs']];
+  const entries = [['compiler/cli.ts', 'dist/cli.mjs'], ['bench/bench.ts', 'dist/bench.mjs'], ['bench/workerd.ts', 'dist/bench-workerd.mjs']];
   for (const [src, out] of entries) {
     execFileSync(bin('esbuild'), [src, '--bundle', '--platform=node', '--format=esm', '--target=node20',
-      `--outfile=${out}`, '--loader:.wasm=binary', '--external:@tensorflow/*',
+      `--outfile=${out}`, '--loader:.wasm=binary', '--external:@tensorflow/*', '--external:miniflare', '--external:esbuild',
       '--banner:js=import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);'],
       { cwd: root, stdio: 'inherit' });
   }

@@ -15,7 +15,7 @@
 // - eXIf chunk (before IDAT) gives the EXIF orientation.
 
 import { readTiffOrientation, swapsAxes } from './exif.ts';
-import { undecodable, wrapDecoderError } from './errors.ts';
+import { undecodable, wrapDecoderError, type ImageError } from './errors.ts';
 
 export interface PngHeader {
   width: number;
@@ -211,11 +211,48 @@ function chunkName(b: Uint8Array, o: number): string {
 
 /**
  * Inflate zlib data split over several chunks into a buffer of exactly `expected`
- * bytes. Fails (422) if the stream is corrupt, shorter, or longer than expected; in
- * the last case the stream is cancelled as soon as it overflows.
+ * bytes. Fails (422) if the stream is corrupt (including a bad Adler-32), shorter, or
+ * longer than expected; in the last case the stream is cancelled as soon as it
+ * overflows, so no more than `expected` bytes are ever kept (zip-bomb protection).
  */
 export async function inflateExact(chunks: Uint8Array[], expected: number): Promise<Uint8Array> {
   const out = new Uint8Array(expected);
+  const r = await inflateInto(chunks, out);
+  if (r === 'trailing') {
+    // workerd's DecompressionStream (unlike Node 20's) rejects input bytes after the
+    // end of the zlib stream, and drops the output of the chunk that held them.
+    // libpng and Pillow ignore such padding, so find the end of the zlib stream by
+    // bisecting on the input length: a prefix that is too long reports 'trailing', one
+    // that is too short cannot produce all the bytes. Rare; ~log2(input) inflates.
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    let lo = 0;
+    let hi = total;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const res = await inflateInto(prefix(chunks, mid), out);
+      if (res === 'ok') return out;
+      if (res === 'trailing') hi = mid;
+      else lo = mid;
+    }
+    throw undecodable('corrupt PNG image data (trailing bytes after the zlib stream)');
+  }
+  if (r !== 'ok') throw r;
+  return out;
+}
+
+function prefix(chunks: Uint8Array[], n: number): Uint8Array[] {
+  const res: Uint8Array[] = [];
+  for (const c of chunks) {
+    if (n <= 0) break;
+    res.push(c.length <= n ? c : c.subarray(0, n));
+    n -= c.length;
+  }
+  return res;
+}
+
+async function inflateInto(chunks: Uint8Array[], out: Uint8Array): Promise<'ok' | 'trailing' | ImageError> {
+  const expected = out.length;
   let i = 0;
   const source = new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -233,21 +270,18 @@ export async function inflateExact(chunks: Uint8Array[], expected: number): Prom
       if (!value || value.length === 0) continue;
       if (got + value.length > expected) {
         reader.cancel().catch(() => {});
-        throw undecodable('PNG image data is larger than its header declares');
+        return undecodable('PNG image data is larger than its header declares');
       }
       out.set(value, got);
       got += value.length;
     }
   } catch (err) {
-    // workerd's DecompressionStream errors on bytes after the end of the zlib stream
-    // (Node 20's ignores them). That error is only raised once the stream has ended
-    // with a valid Adler-32, so with all expected bytes in hand the image is complete
-    // (libpng/Pillow also ignore such padding).
     const msg = err instanceof Error ? err.message : String(err);
-    if (!(got === expected && /trailing/i.test(msg))) throw wrapDecoderError(err, 'corrupt PNG image data');
+    if (/trailing/i.test(msg)) return 'trailing';
+    return wrapDecoderError(err, 'corrupt PNG image data');
   }
-  if (got !== expected) throw undecodable(`PNG image data is truncated (${got} of ${expected} bytes)`);
-  return out;
+  if (got !== expected) return undecodable(`PNG image data is truncated (${got} of ${expected} bytes)`);
+  return 'ok';
 }
 
 /** Undo PNG filters in place for `rows` scanlines of `rowBytes` (+1 filter byte) at `start`. */

@@ -13,13 +13,26 @@
 // coefficients are bit-identical, and so is the output.
 //
 // Measured against the golden inputs (/work/shared/golden/wv_quality_mobilenetv2/
-// <case>.input.bin, 224x224 RGB p; 39 image cases, Node 20; decode = ours):
+// <case>.input.bin = Pillow 9.4 + libjpeg-turbo 2.1.5, 224x224 RGB p), all 39 image
+// cases (19 samples + 20 ImageNet), Node 20, our decodeImage as the source:
 //
-//                              Pillow-style (this)         plain bilinear (no antialias)
-//   case                       MAD     exact   max         MAD     exact   max
-//   cat.png                    0.000  100.00 %   0         (filled in below)
-//   grace_hopper.png           0.000  100.00 %   0
-//   (full table: see measureNotes at the bottom of this file)
+//                                       MAD     bytes equal   max |diff|
+//   PNG (cat.png, grace_hopper.png)
+//     (a) this Pillow-style resize      0.000   100.00 %       0
+//     (b) plain bilinear, no antialias  2.600    27.88 %      99
+//   JPEG (37 cases)
+//     (a) this Pillow-style resize      0.112    88.98 %       3   (worst case 85.30 % equal)
+//     (b) plain bilinear, no antialias  2.994    32.01 %     155
+//   JPEG, jpeg-js's own colour + (a)    0.455    56.94 %      20   (without our libjpeg colour stage)
+//   JPEG decoded by libjpeg-turbo (sharp, measurement only) + (a):
+//                                       exact on 36/37; the other one has an ICC profile
+//                                       that sharp applies and Pillow does not.
+// So the resize is bit-exact; the remaining JPEG differences are jpeg-js's IDCT
+// (decoded pixels vs libjpeg-turbo: MAD ~0.1, max 3).
+//
+// Speed (Node 20, 2-core shared VM, min of 30 runs): 1920x1080 -> 224x224 in ~13 ms
+// (horizontal pass ~11 ms: ~12.4 M multiply-adds, which Pillow-exact output needs since
+// every source sample feeds ~2 taps of the widened filter; vertical pass ~1.5 ms).
 
 const PRECISION_BITS = 22; // 32 - 8 - 2
 const HALF = 1 << (PRECISION_BITS - 1);

@@ -88,9 +88,11 @@ describe('FIXTURES service (vitest.config.ts)', () => {
     const ok = await env.FIXTURES.fetch('http://fixtures/images/samples/cat.jpg');
     expect(ok.status).toBe(200);
     expect(new Uint8Array(await ok.arrayBuffer()).subarray(0, 2)).toEqual(Uint8Array.of(0xff, 0xd8));
-    for (const p of ['images/..%2f..%2fmain%2fpackage.json', 'images/%2e%2e/models/SOURCES.md', 'golden/..%5c..%5cx', 'images/samples%2f..%2f..%2f..%2fetc%2fpasswd']) {
+    for (const p of ['images/..%2f..%2fmain%2fpackage.json', 'golden/..%5c..%5cx', 'images/samples%2f..%2f..%2f..%2fetc%2fpasswd', 'images/%2e%2e%2f%2e%2e%2fmodels%2fSOURCES.md']) {
       expect((await env.FIXTURES.fetch(`http://fixtures/${p}`)).status).toBe(403);
     }
+    // the URL parser folds %2e%2e segments itself: this lands in another root, not outside
+    expect((await env.FIXTURES.fetch('http://fixtures/images/%2e%2e/models/SOURCES.md')).status).toBe(404);
     expect((await env.FIXTURES.fetch('http://fixtures/etc/passwd')).status).toBe(404);
     expect((await env.FIXTURES.fetch('http://fixtures/images/samples/nope.jpg')).status).toBe(404);
     expect((await env.FIXTURES.fetch('http://fixtures/images/samples')).status).toBe(404);
