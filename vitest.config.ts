@@ -24,6 +24,7 @@ export const TEST_ADMIN_TOKEN = 'test-admin-token';
 const FIXTURE_ROOTS: Record<string, string> = {
   // EDGELENS_TEST_MODELS_DIR: serve artifacts from elsewhere (e.g. compiled by hand)
   models: process.env.EDGELENS_TEST_MODELS_DIR ? resolve(process.env.EDGELENS_TEST_MODELS_DIR) : join(ROOT, 'build', 'models'),
+  'golden-models': join(ROOT, 'build', 'golden'),
   images: join(SHARED, 'images'),
   golden: join(SHARED, 'golden'),
 };
@@ -84,7 +85,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/worker/**/*.test.ts'],
-          globalSetup: ['test/worker/global-setup.ts'],
+          globalSetup: ['test/worker/global-setup.ts', 'test/worker/golden-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

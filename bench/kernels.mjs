@@ -1,5 +1,5 @@
 // Micro-benchmark of the fast conv / depthwise kernels on MobileNetV2-1.0-224 shapes.
-//   node scripts/build.mjs wasm && node bench/kernels.mjs [--all] [--reps N]
+//   node scripts/build.mjs wasm && node bench/kernels.mjs [--all] [--reps N] [--wasm path]
 // Prints GMAC/s per shape; with --all times every conv / depthwise / FC layer of MobileNetV2 and
 // prints the total (kernels only: no pooling / add / softmax).
 import { readFileSync } from 'node:fs';
@@ -17,7 +17,8 @@ const minReps = repsArg >= 0 ? Number(args[repsArg + 1]) : 5;
 const packJs = await build({ entryPoints: [join(root, 'src/model/pack.ts')], bundle: true, write: false, format: 'esm', platform: 'neutral' });
 const pack = await import('data:text/javascript;base64,' + Buffer.from(packJs.outputFiles[0].text).toString('base64'));
 
-const bytes = readFileSync(join(root, 'build', 'edgelens.wasm'));
+const wasmArg = args.indexOf('--wasm');
+const bytes = readFileSync(wasmArg >= 0 ? args[wasmArg + 1] : join(root, 'build', 'edgelens.wasm'));
 const { instance } = await WebAssembly.instantiate(bytes, { env: { abort() { throw new Error('abort'); } } });
 const ex = instance.exports;
 const memory = ex.memory;

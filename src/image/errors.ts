@@ -62,23 +62,28 @@ export interface ImageLimits {
 
 /**
  * Defaults sized for a 128 MB Workers isolate that also holds the WASM engine, the
- * model (a few MB of int8 weights + activation arena), Hono and the request body:
- * we give one image decode ~64 MiB.
+ * model (a few MB of int8 weights + activation arena), Hono, the request body and V8's
+ * own overhead: one image decode gets an estimated 48 MiB of live buffers.
  *
- * - maxMemoryMB 64 is the binding limit. jpeg-js is memory hungry: it keeps every
- *   8x8 coefficient block as its own Int32Array(64) (256 B payload + ~250 B of V8
- *   object/backing-store overhead; measured ~470-560 B RSS per block in Node 20),
- *   then full-size component planes, then an interleaved copy, then the output. We
- *   estimate ~20 B/pixel for 4:2:0 and ~32 B/pixel for 4:4:4 JPEGs (measured peak RSS
- *   over baseline: 12 MP 4:2:0 ~250 MB, 12 MP 4:4:4 ~420 MB). So with 64 MiB the
- *   largest JPEG we accept is ~3.1 MP at 4:2:0 (2048x1536 passes) and ~2 MP at 4:4:4.
- *   1080p (2 MP) photos pass; 12 MP phone photos are rejected with 413.
- *   PNG is cheaper: inflated scanlines (bytes per pixel of the file) plus a 3 B/pixel
- *   RGB result unless converted in place, so up to ~16-21 MP for 8-bit RGB(A).
- * - maxPixels 24e6 (24 MP): a hard cap on the claimed dimensions regardless of
- *   format. A decoded RGBA 20 MP image alone would be 80 MB, so nothing above this
- *   could ever fit; it also keeps all size arithmetic far inside 2^53 and rejects
- *   decompression bombs (e.g. a 60000x60000 SOF) without any allocation.
+ * - maxMemoryMB 48 is the binding limit for JPEG. jpeg-js is memory hungry: it keeps
+ *   every 8x8 coefficient block as its own Int32Array(64) (256 B payload + ~250 B of V8
+ *   object/backing-store overhead; ~470-560 B RSS per block measured in Node 20), then
+ *   full-size component planes, an interleaved copy, and the output. The estimate
+ *   (estimateJpegDecodeBytes) is ~20 B/pixel for 4:2:0 and ~35 B/pixel for 4:4:4, and
+ *   the measured peak RSS growth of a decode in Node 20 is 1.1-1.7x the estimate
+ *   (garbage not yet collected): 1920x1080 4:2:0 estimate 40 MiB / peak +70 MB;
+ *   2000x1500 4:2:0 58 / +90; 1920x1080 4:4:4 70 / +99; 4000x3000 4:2:0 231 / +245.
+ *   With 48 MiB the largest JPEG accepted is ~2.4 MP at 4:2:0 (1080p passes, 2048x1536
+ *   does not) and ~1.4 MP at 4:4:4; 12 MP phone photos are rejected with 413. Lifting
+ *   that needs a JPEG decoder that does not keep all coefficients as objects (or that
+ *   decodes at 1/2..1/8 scale in the DCT domain), not a bigger number here.
+ *   PNG is cheaper: inflated scanlines (the file's bytes per pixel) plus a 3 B/pixel RGB
+ *   result unless converted in place, so up to ~16 MP for 8-bit RGB.
+ * - maxPixels 24e6 (24 MP): a format-independent cap on the claimed dimensions. A decoded
+ *   RGBA 20 MP image alone would be 80 MB, so nothing above this could ever fit; it also
+ *   keeps all size arithmetic far inside 2^53 and rejects decompression bombs (e.g. a
+ *   60000x60000 SOF) without any allocation. Callers with more memory (CLI, Node) can
+ *   raise both limits.
  * - maxProgressiveScans 32: libjpeg's default progressive script has 10 scans (6 for
  *   grayscale), mozjpeg/Photoshop stay well below 32. jpeg-js has no cap and each scan
  *   walks every block of its components, so a crafted file with hundreds of tiny scans
@@ -86,7 +91,7 @@ export interface ImageLimits {
  */
 export const DEFAULT_IMAGE_LIMITS: ImageLimits = Object.freeze({
   maxPixels: 24_000_000,
-  maxMemoryMB: 64,
+  maxMemoryMB: 48,
   maxProgressiveScans: 32,
 });
 

@@ -256,7 +256,7 @@ export function decodeJpeg(bytes: Uint8Array, h: JpegHeader, limits: ImageLimits
       // false is jpeg-js's default anyway.
       colorTransform: false,
       tolerantDecoding: true,
-      maxResolutionInMP: limits.maxPixels / 1e6,
+      maxResolutionInMP: limits.maxPixels / 1e6 + 1e-6, // ours is the real check (probe)
       maxMemoryUsageInMB: limits.maxMemoryMB,
     });
   } catch (err) {
@@ -271,17 +271,17 @@ export function decodeJpeg(bytes: Uint8Array, h: JpegHeader, limits: ImageLimits
   }
   if (h.components.length === 3) {
     const jpegJsTransformed = scan.adobeTransform > 0; // jpeg-js: adobe && adobe.transformCode
-    if (!jpegJsTransformed && isYCbCr(h, scan.adobeTransform)) {
+    if (!jpegJsTransformed && isYCbCr(h)) {
       yccToRgbLibjpeg(img.data, h);
     }
   }
   return img.data;
 }
 
-/** libjpeg's jpeg_color_space guess for 3-component files (jdapimin.c). */
-function isYCbCr(h: JpegHeader, adobeTransform: number): boolean {
+/** libjpeg's jpeg_color_space guess for 3-component files (jdapimin.c; markers before SOF). */
+function isYCbCr(h: JpegHeader): boolean {
   if (h.jfif) return true;
-  if (adobeTransform >= 0) return adobeTransform !== 0;
+  if (h.adobeTransform >= 0) return h.adobeTransform !== 0;
   const [a, b, c] = h.components;
   return !(a!.id === 82 && b!.id === 71 && c!.id === 66); // 'R','G','B'
 }

@@ -325,3 +325,102 @@ export const PROGRESSIVE_JPEG_64x48_THUMB_8x6 = [218, 98, 65, 211, 93, 65, 193, 
 /** 40x30 4-component CMYK JPEG with an Adobe APP14 marker (transform 0), baseline. */
 export const CMYK_ADOBE_JPEG_40x30_B64 =
   '/9j/7gAOQWRvYmUAZAAAAAAA/9sAQwAFAwQEBAMFBAQEBQUFBgcMCAcHBwcPCwsJDBEPEhIRDxERExYcFxMUGhURERghGBodHR8fHxMXIiQiHiQcHh8e/8AAFAgAHgAoBEMRAE0RAFkRAEsRAP/EABwAAAAHAQEAAAAAAAAAAAAAAAACBAUGBwgDAf/EADYQAAIBAwIEBAQEBAcAAAAAAAECAwQFEQAhBhIxQQcTIlFhcYGRFDJCoQhS8PEVFiNDgsHR/9oADgRDAE0AWQBLAAA/ANl6q6qu+1bHT+iMyljvv6pIWP751nOe4qkcoj9ILEkZ9yhP7jWmjd1aAxQelBJue59X99DWiv4YrNd6nw6q6rkEEUk5MfmRFWl5QQSrE9O3Tr31fXgBw/eLtwLV14RYIY5WaLzIirShV3KsTjH066il6pZ+IZoKa3yU5mWEnmY7HGTy8wPX6aGpdJYirm41FIvkonmmrX0gJ15g67Hb66ksvD1cIzcZKB/IjjExq1HoEeM84ddjt9dMFNQ3KGZYZKeWDIHM7jCqM4Lcw2I0NOtHX0ccxa31/wCKpwF5XcZ7AkZHz76VxXGjjlxR1wrqYopDyJvuoJBI6ddLONLbHaqyOmeZKlJIw4Z1wfiMjQ08w3SnlVcOAQf0tkft/wCaUyXamZSyMUxseVuYffUE4giWOndlZ4xj9XrX7jcaGsjeC3F/BfDVweTinhKG5NUSFhX8vntTg428pvSRlQcj1aqLwjXhHh+o8ziTh1bhNM3MK0r5xg2G3lnbG2cjfUwWvkr3P45T5Lf7KE8n17n66BOBnWt7ffrfxDwLXXnh6vFZT/hZfKeFuRgwQ4Xf8rD49NaWplp7lwFcrrY6tainFFN5XkS+WciM4UE/lb5jbSmruNNZrJWVtueOBqWmkeKKORQAwUnpnrnQBBAIIIO4I1meDjq5tZXt0t0lW3n1iFXO7vktsO3U46AnOsgf59ugsLW17hUJRSHmFMrkEM+edgB26t7Z1A7BXTV1vrK175V1CNNGXiRCVEzAs7gdOXHq26HHfQ1Y3gilvu9tudDVztRyrLHLFIHxkupBXcYP5Qcdep1ZHgcbZdLHcaOtqzQzrNHLC7sAGLpgruAP0A4+Z08muzUBLzcfIeVFNN5zYD7HYcwGSQM4+GiyMEQsTgAZJ0/XPh67Wi5eesyzQqCwkRuVtvcHt8jpbxVSVVm86ctzxxKWMkZwSBvnGopx9c2t1umkAYIqli69wBk65S1AWf8ADqCZPLLjPT2GTrKvAlvpYpDX1MSTCPaJJN0LDqWHf4Dp9tVTerm1unSho8+d5fOzk7D2G3T+2kHihxhVUMkdjtcrQy8gkqZVODg/lQHt7n6a9qAVVXDBVU5bIzkasOu4yvoghphcHWBAV5B+UKRg47D6aJV8TXuRIoZrjJ5Ef6M/pPsP676gN1irlpIZpHJTLer33xv/AF31276YKCsjpatpjQQTyhcKzscDBznHfSKGro6WqeSWywVMwACSeYR3zuO/9DVr8A8QJaIVaKz2+ZGgUidqgI4GQclW2bBGOu3TSevgeenKRvyOCCpz0wdXF4VrVXfh+7tTUK1U0ksbyJ2YjI/76fDVl8LU9ZxP4b39LTalqaySrgkMaAY5geufl2/fRPF21V3HvBEktoUVlWldFKksMoYk4IPq6dD0HtprrYrpHAY0aSSMrh+hO/b30+T0t3pFCXChr6S38pjdmYyIg9zgkgdN8ajFfauPLRDILjbrtBbSpVmYmRFz1zuxCj3G2qU4j4a8TrVw7UrNS3Z6QIVlRxzLy4323++jxEScUTpg5RVJydscuMY/5ftrLvDTFaKFGO0nM4HsM8p39zj9tRK/So/E8ypz8q7er2CgHT/xdMlVxxXycpwGVGz35UAOnWpkWKEyuCVT1HHXTnVT8gMrLnlOT7/TSaol5X5zkqrbjv8AT767V3N/g0ckzGQRzjIzjbl2299tHU5UEdxnXqzBuQrnfGMgd9B6n/SXrvtuAc7bal/B1ZRQ2wRvTmSHZuSRFcDI9j8R9vtr3Un4vvly4W4SttDaq2oo7hVVIqzU07leQICqqPmSSfkNW5w7+M4Y8P4DQ1s0Fwr6kTebC2FjWMHYfNjv8Bq2oZJILVT04iggcAO6wLypkDHpGhp58PP4mLjBWwWXjS0C5RyOIVraTCS5P8yHCt17FdOdi8bplq0s3FdoSuWVxEtVS4Rzn+ZD6T8wR8tcJ7vzRNT1UKyhh+bpr//Z';
+
+// ---- DC-only baseline JPEG encoder ------------------------------------------------
+// Every 8x8 block is flat (DC coefficient only, quantizer 8), so the IDCT is exact in
+// any decoder and what remains is chroma upsampling + YCbCr->RGB: with random block
+// levels this checks our libjpeg-turbo colour stage bit for bit. The expected digests
+// below are SHA-256 of libjpeg-turbo's RGB output (decoded with sharp 0.34.5, once).
+
+export interface DcOnlyConfig {
+  width: number;
+  height: number;
+  /** luma sampling factors (chroma is 1x1) */
+  yh: number;
+  yv: number;
+  seed: number;
+}
+
+export const DC_ONLY_CASES: Record<string, DcOnlyConfig & { sha256: string }> = {
+  h2v2: { width: 37, height: 29, yh: 2, yv: 2, seed: 1, sha256: '9cd92ef55826d3b490c1a45324c6effb8f0ccc2d2521f63598bef0e45bf2a4d4' },
+  h2v1: { width: 37, height: 29, yh: 2, yv: 1, seed: 2, sha256: '90af540c23994118059a9a03140da633fbadb7db778ac7747e447bd72d6c62f4' },
+  h1v2: { width: 37, height: 29, yh: 1, yv: 2, seed: 3, sha256: 'ec6d172de29fb2272bfbc6875c4f8370c3c633c5d48c545c649fea3533353fbc' },
+  h1v1: { width: 37, height: 29, yh: 1, yv: 1, seed: 4, sha256: '3e84ba474ce5654732fcd3ce49693cb3bb30b6c54ee3cd7770825ba8755be0b9' },
+  'h2v2 5x3': { width: 5, height: 3, yh: 2, yv: 2, seed: 5, sha256: '415d166052b35c57ccc287393b749ec26f02bccc1338bbbbcede769da57255e1' },
+  'h2v2 3x9 (chroma width 2: no fancy upsampling)': { width: 3, height: 9, yh: 2, yv: 2, seed: 6, sha256: 'e8c00aa15e36cd27153e5e5e2f566f0120d96dde65ff75c671c79cee88afe24b' },
+};
+
+export function encodeDcOnlyJpeg(cfg: DcOnlyConfig): Uint8Array {
+  const { width: W, height: H, yh, yv } = cfg;
+  let seed = cfg.seed;
+  const levels = new Map<string, number>();
+  const level = (c: number, bx: number, by: number): number => {
+    const key = `${c},${bx},${by}`;
+    let v = levels.get(key);
+    if (v === undefined) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      v = seed >>> 24;
+      levels.set(key, v);
+    }
+    return v;
+  };
+  const comps = [
+    { id: 1, h: yh, v: yv },
+    { id: 2, h: 1, v: 1 },
+    { id: 3, h: 1, v: 1 },
+  ];
+  const out: number[] = [0xff, 0xd8];
+  const seg = (m: number, p: number[]): void => {
+    out.push(0xff, m, (p.length + 2) >> 8, (p.length + 2) & 255, ...p);
+  };
+  seg(0xe0, [0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]); // JFIF
+  seg(0xdb, [0, ...new Array<number>(64).fill(8)]);
+  seg(0xc0, [8, H >> 8, H & 255, W >> 8, W & 255, 3, ...comps.flatMap((c) => [c.id, (c.h << 4) | c.v, 0])]);
+  const dcBits = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]; // Annex K luminance DC
+  seg(0xc4, [0x00, ...dcBits, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  seg(0xc4, [0x10, 1, ...new Array<number>(15).fill(0), 0x00]); // AC table: EOB only, code "0"
+  const codes: [number, number][] = [];
+  for (let len = 1, code = 0, k = 0; len <= 16; len++, code <<= 1) {
+    for (let i = 0; i < dcBits[len - 1]!; i++) codes[k++] = [code++, len];
+  }
+  seg(0xda, [3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 63, 0]);
+  let acc = 0;
+  let nb = 0;
+  const put = (v: number, n: number): void => {
+    for (let i = n - 1; i >= 0; i--) {
+      acc = (acc << 1) | ((v >> i) & 1);
+      if (++nb === 8) {
+        out.push(acc);
+        if (acc === 0xff) out.push(0);
+        acc = 0;
+        nb = 0;
+      }
+    }
+  };
+  const pred = [0, 0, 0];
+  for (let my = 0; my < Math.ceil(H / (8 * yv)); my++) {
+    for (let mx = 0; mx < Math.ceil(W / (8 * yh)); mx++) {
+      comps.forEach((c, ci) => {
+        for (let v = 0; v < c.v; v++) {
+          for (let h = 0; h < c.h; h++) {
+            const dc = level(ci, mx * c.h + h, my * c.v + v) - 128;
+            const diff = dc - pred[ci]!;
+            pred[ci] = dc;
+            const s = diff === 0 ? 0 : 32 - Math.clz32(Math.abs(diff));
+            put(codes[s]![0], codes[s]![1]);
+            if (s) put(diff >= 0 ? diff : diff + (1 << s) - 1, s);
+            put(0, 1); // EOB
+          }
+        }
+      });
+    }
+  }
+  if (nb) put((1 << (8 - nb)) - 1, 8 - nb);
+  out.push(0xff, 0xd9);
+  return new Uint8Array(out);
+}
+
+export async function sha256Hex(data: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
+  return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+}

@@ -13,6 +13,9 @@ import {
 } from '../../src/image/index.ts';
 import {
   CMYK_ADOBE_JPEG_40x30_B64,
+  DC_ONLY_CASES,
+  encodeDcOnlyJpeg,
+  sha256Hex,
   GOLDEN,
   IMAGENET,
   PNG_SIG,
@@ -209,11 +212,15 @@ describe('probeImage', () => {
     expect(probeImage(sample('tflm_person.jpg'), small).width).toBe(96);
     const tinyMemory: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, maxMemoryMB: 1 };
     expectImageError(() => probeImage(sample('cat.jpg'), tinyMemory), 413);
-    // Default budget: a 2048x1536 (3.1 MP) 4:2:0 JPEG fits, a 12 MP one does not
-    // (jpeg-js needs ~20 bytes per pixel, see DEFAULT_IMAGE_LIMITS).
-    const jpg = sample('cat_1080p.jpg');
-    expect(probeImage(forgeSof(jpg, 2048, 1536)).width).toBe(2048);
+    // Default budget (jpeg-js needs ~20 bytes per pixel at 4:2:0, see DEFAULT_IMAGE_LIMITS):
+    // 1080p and 1600x1200 fit, 2048x1536 and a 12 MP phone photo do not.
+    const jpg = sample('cat_1080p.jpg'); // 4:2:0
+    expect(probeImage(jpg).width).toBe(1920);
+    expect(probeImage(forgeSof(jpg, 1600, 1200)).width).toBe(1600);
+    expectImageError(() => probeImage(forgeSof(jpg, 2048, 1536)), 413);
     expectImageError(() => probeImage(forgeSof(jpg, 4000, 3000)), 413);
+    // The same 12 MP header passes with a bigger budget (e.g. the CLI in Node).
+    expect(probeImage(forgeSof(jpg, 4000, 3000), { ...DEFAULT_IMAGE_LIMITS, maxMemoryMB: 512 }).width).toBe(4000);
   });
 });
 
@@ -260,6 +267,16 @@ describe('decodeImage: JPEG', () => {
     const d = diffStats(q, golden);
     expect(d.max).toBeLessThanOrEqual(1); // measured: max 1, mean 0.06, 94% exact
     expect(d.mean).toBeLessThan(0.1);
+  });
+
+  it('upsamples chroma and converts YCbCr exactly like libjpeg-turbo (DC-only JPEGs)', async () => {
+    // Flat blocks make the IDCT exact everywhere, so this isolates our colour stage:
+    // h2v2 / h2v1 / h1v2 fancy upsampling, edges, tiny images, fixed-point YCbCr->RGB.
+    for (const [name, cfg] of Object.entries(DC_ONLY_CASES)) {
+      const img = await decodeImage(encodeDcOnlyJpeg(cfg));
+      expect([img.width, img.height], name).toEqual([cfg.width, cfg.height]);
+      expect(await sha256Hex(img.data), name).toBe(cfg.sha256);
+    }
   });
 
   it('decodes a progressive JPEG (10 scans) like libjpeg-turbo', async () => {
@@ -437,6 +454,14 @@ describe('decodeImage: PNG', () => {
     const idats = pngChunks(good).filter((c) => c.type === 'IDAT');
     const onlyFirst = concat(good.subarray(0, idats[1]!.offset), pngChunk('IEND', new Uint8Array()));
     await expectRejects(decodeImage(onlyFirst), 422);
+  });
+
+  it('accepts padding after the end of the zlib stream (as libpng/Pillow do)', async () => {
+    const rows = new Uint8Array(3 * 4).map((_, i) => (i % 4 === 0 ? 0 : i * 20)); // filter 0
+    const z = concat(await zlibDeflate(rows), new Uint8Array([0, 0, 0, 0, 0]));
+    const png = concat(PNG_SIG, ihdr(3, 3, 8, 0), pngChunk('IDAT', z), pngChunk('IEND', new Uint8Array()));
+    const img = await decodeImage(png);
+    expect(Array.from(img.data.filter((_, i) => i % 3 === 0))).toEqual([20, 40, 60, 100, 120, 140, 180, 200, 220]);
   });
 
   it('stops inflating at the declared size: a zip bomb is 422, not an allocation', async () => {
