@@ -85,84 +85,44 @@ function zeroFill(dst: usize, n: i32): void {
 // 4 pixels (rows r0..r3, int16, Kp values) x 8 channels (one weight block)
 // @ts-ignore: decorator
 @inline
-function tile4x8<W>(r0: usize, r1: usize, r2: usize, r3: usize, wp: usize, kpairs: i32, qb: usize, hasLeft: bool,
+function tile4x8<W, L>(r0: usize, r1: usize, r2: usize, r3: usize, wp: usize, kpairs: i32, qb: usize,
   out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
   const bl = v128.load(qb);
   const bh = v128.load(qb, 16);
   let a0l = bl, a0h = bh, a1l = bl, a1h = bh, a2l = bl, a2h = bh, a3l = bl, a3h = bh;
-  // k loop unrolled by 2 (immediate offsets), odd tail
-  const end2 = r0 + (<usize>(kpairs >> 1) << 3);
-  let w0: v128, w1: v128, x: v128;
-  while (r0 < end2) {
+  const end = r0 + (<usize>kpairs << 2);
+  while (r0 < end) {
+    let w0: v128, w1: v128;
     if (sizeof<W>() == 1) {
-      w0 = v128.load8x8_s(wp, 0);
+      w0 = v128.load8x8_s(wp);
       w1 = v128.load8x8_s(wp, 8);
+      wp += 16;
     } else {
-      w0 = v128.load(wp, 0);
+      w0 = v128.load(wp);
       w1 = v128.load(wp, 16);
+      wp += 32;
     }
-    x = v128.load32_splat(r0, 0);
+    let x = v128.load32_splat(r0);
     a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(w0, x));
     a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(w1, x));
-    x = v128.load32_splat(r1, 0);
+    x = v128.load32_splat(r1);
     a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(w0, x));
     a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(w1, x));
-    x = v128.load32_splat(r2, 0);
+    x = v128.load32_splat(r2);
     a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(w0, x));
     a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(w1, x));
-    x = v128.load32_splat(r3, 0);
+    x = v128.load32_splat(r3);
     a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(w0, x));
     a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(w1, x));
-    if (sizeof<W>() == 1) {
-      w0 = v128.load8x8_s(wp, 16);
-      w1 = v128.load8x8_s(wp, 24);
-    } else {
-      w0 = v128.load(wp, 32);
-      w1 = v128.load(wp, 48);
-    }
-    x = v128.load32_splat(r0, 4);
-    a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(w0, x));
-    a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(w1, x));
-    x = v128.load32_splat(r1, 4);
-    a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(w0, x));
-    a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(w1, x));
-    x = v128.load32_splat(r2, 4);
-    a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(w0, x));
-    a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(w1, x));
-    x = v128.load32_splat(r3, 4);
-    a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(w0, x));
-    a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(w1, x));
-    r0 += 8; r1 += 8; r2 += 8; r3 += 8;
-    wp += 32 * sizeof<W>();
+    r0 += 4; r1 += 4; r2 += 4; r3 += 4;
   }
-  if (kpairs & 1) {
-    if (sizeof<W>() == 1) {
-      w0 = v128.load8x8_s(wp, 0);
-      w1 = v128.load8x8_s(wp, 8);
-    } else {
-      w0 = v128.load(wp, 0);
-      w1 = v128.load(wp, 16);
-    }
-    x = v128.load32_splat(r0, 0);
-    a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(w0, x));
-    a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(w1, x));
-    x = v128.load32_splat(r1, 0);
-    a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(w0, x));
-    a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(w1, x));
-    x = v128.load32_splat(r2, 0);
-    a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(w0, x));
-    a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(w1, x));
-    x = v128.load32_splat(r3, 0);
-    a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(w0, x));
-    a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(w1, x));
-  }
-  requantStore4x8(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, hasLeft, out, pixStride, np, nc, zp16, lo8, hi8);
+  requantStore4x8<L>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, out, pixStride, np, nc, zp16, lo8, hi8);
 }
 
 // 1 pixel x 32 channels (4 weight blocks)
 // @ts-ignore: decorator
 @inline
-function tile1x32<W>(r: usize, wp: usize, wStride: usize, kpairs: i32, qb: usize, hasLeft: bool,
+function tile1x32<W, L>(r: usize, wp: usize, wStride: usize, kpairs: i32, qb: usize,
   out: usize, zp16: v128, lo8: v128, hi8: v128): void {
   let a0 = v128.load(qb), a1 = v128.load(qb, 16);
   let a2 = v128.load(qb + RQ_BLOCK), a3 = v128.load(qb + RQ_BLOCK, 16);
@@ -194,16 +154,16 @@ function tile1x32<W>(r: usize, wp: usize, wStride: usize, kpairs: i32, qb: usize
   }
   // requant as 4 "pixels" = the 4 blocks, then store each block's 8 channels
   // (requantStore4x8 needs uniform per-channel params per transposed vector, so do one block at a time)
-  requantStore4x8(a0, a1, a0, a1, a0, a1, a0, a1, qb, hasLeft, out, 0, 1, 8, zp16, lo8, hi8);
-  requantStore4x8(a2, a3, a2, a3, a2, a3, a2, a3, qb + RQ_BLOCK, hasLeft, out + 8, 0, 1, 8, zp16, lo8, hi8);
-  requantStore4x8(a4, a5, a4, a5, a4, a5, a4, a5, qb + 2 * RQ_BLOCK, hasLeft, out + 16, 0, 1, 8, zp16, lo8, hi8);
-  requantStore4x8(a6, a7, a6, a7, a6, a7, a6, a7, qb + 3 * RQ_BLOCK, hasLeft, out + 24, 0, 1, 8, zp16, lo8, hi8);
+  requantStore4x8<L>(a0, a1, a0, a1, a0, a1, a0, a1, qb, out, 0, 1, 8, zp16, lo8, hi8);
+  requantStore4x8<L>(a2, a3, a2, a3, a2, a3, a2, a3, qb + RQ_BLOCK, out + 8, 0, 1, 8, zp16, lo8, hi8);
+  requantStore4x8<L>(a4, a5, a4, a5, a4, a5, a4, a5, qb + 2 * RQ_BLOCK, out + 16, 0, 1, 8, zp16, lo8, hi8);
+  requantStore4x8<L>(a6, a7, a6, a7, a6, a7, a6, a7, qb + 3 * RQ_BLOCK, out + 24, 0, 1, 8, zp16, lo8, hi8);
 }
 
 // 1 pixel x 8 channels (one block), nc valid channels
 // @ts-ignore: decorator
 @inline
-function tile1x8<W>(r: usize, wp: usize, kpairs: i32, qb: usize, hasLeft: bool,
+function tile1x8<W, L>(r: usize, wp: usize, kpairs: i32, qb: usize,
   out: usize, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
   let a0 = v128.load(qb), a1 = v128.load(qb, 16);
   const step: usize = sizeof<W>() == 1 ? 16 : 32;
@@ -217,15 +177,15 @@ function tile1x8<W>(r: usize, wp: usize, kpairs: i32, qb: usize, hasLeft: bool,
       a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(wp + off, 16), x));
     }
   }
-  requantStore4x8(a0, a1, a0, a1, a0, a1, a0, a1, qb, hasLeft, out, 0, 1, nc, zp16, lo8, hi8);
+  requantStore4x8<L>(a0, a1, a0, a1, a0, a1, a0, a1, qb, out, 0, 1, nc, zp16, lo8, hi8);
 }
 
 // @ts-ignore: decorator
 @inline
-function convBody<W>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+function convBody<W, L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32,
-  scratch: usize, hasLeft: bool): void {
+  scratch: usize): void {
   const K = kH * kW * inC;
   const Kp = (K + 1) & ~1;
   const kpairs = Kp >> 1;
@@ -283,8 +243,8 @@ function convBody<W>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPt
         for (let b = 0; b < nb; b++) {
           const c0 = b << 3;
           const nc = min(8, outC - c0);
-          tile4x8<W>(r0, r0 + rowBytes, r0 + 2 * rowBytes, r0 + 3 * rowBytes, pwPtr + <usize>b * wBlock, kpairs,
-            q0 + <usize>b * RQ_BLOCK, hasLeft, o + <usize>c0, pixStride, 4, nc, zp16, lo8, hi8);
+          tile4x8<W, L>(r0, r0 + rowBytes, r0 + 2 * rowBytes, r0 + 3 * rowBytes, pwPtr + <usize>b * wBlock, kpairs,
+            q0 + <usize>b * RQ_BLOCK, o + <usize>c0, pixStride, 4, nc, zp16, lo8, hi8);
         }
       }
     } else {
@@ -294,12 +254,12 @@ function convBody<W>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPt
         let b = 0;
         const full = outC >> 3;
         for (; b + 4 <= full; b += 4) {
-          tile1x32<W>(r, pwPtr + <usize>b * wBlock, wBlock, kpairs, q0 + <usize>b * RQ_BLOCK, hasLeft,
+          tile1x32<W, L>(r, pwPtr + <usize>b * wBlock, wBlock, kpairs, q0 + <usize>b * RQ_BLOCK,
             o + (<usize>b << 3), zp16, lo8, hi8);
         }
         for (; b < nb; b++) {
           const c0 = b << 3;
-          tile1x8<W>(r, pwPtr + <usize>b * wBlock, kpairs, q0 + <usize>b * RQ_BLOCK, hasLeft,
+          tile1x8<W, L>(r, pwPtr + <usize>b * wBlock, kpairs, q0 + <usize>b * RQ_BLOCK,
             o + <usize>c0, min(8, outC - c0), zp16, lo8, hi8);
         }
       }
@@ -314,14 +274,14 @@ export function conv_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32,
   scratchPtr: usize): void {
   const hasLeft = load<i32>(qPtr) != 0;
   if (wIs16) {
-    if (hasLeft) convBody<i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr, true);
-    else convBody<i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr, false);
+    if (hasLeft) convBody<i16, i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
+    else convBody<i16, i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
   } else {
-    if (hasLeft) convBody<i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr, true);
-    else convBody<i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr, false);
+    if (hasLeft) convBody<i8, i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
+    else convBody<i8, i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
   }
 }

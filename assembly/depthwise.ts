@@ -76,8 +76,8 @@ function tapPtr(border: bool, ptrTable: bool, p: usize, j8: usize, second: usize
 
 // @ts-ignore: decorator
 @inline
-function dwTile(border: bool, ptrTable: bool, p0: usize, p1: usize, p2: usize, p3: usize, inPtr: usize,
-  wp0: usize, npairs: i32, cOff: usize, bias: usize, sumW: usize, zpi: v128, qb: usize, hasLeft: bool,
+function dwTile<L>(border: bool, ptrTable: bool, p0: usize, p1: usize, p2: usize, p3: usize, inPtr: usize,
+  wp0: usize, npairs: i32, cOff: usize, bias: usize, sumW: usize, zpi: v128, qb: usize,
   out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
   const bl = i32x4.sub(v128.load(bias), i32x4.mul(v128.load(sumW), zpi));
   const bh = i32x4.sub(v128.load(bias, 16), i32x4.mul(v128.load(sumW, 16), zpi));
@@ -114,14 +114,14 @@ function dwTile(border: bool, ptrTable: bool, p0: usize, p1: usize, p2: usize, p
     a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), w0));
     a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), w1));
   }
-  requantStore4x8(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, hasLeft, out, pixStride, np, nc, zp16, lo8, hi8);
+  requantStore4x8<L>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, out, pixStride, np, nc, zp16, lo8, hi8);
 }
 
 // @ts-ignore: decorator
 @inline
-function dwBody(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+function dwBody<L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
-  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, hasLeft: bool): void {
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
   const C = outC;
   const T = kH * kW;
   const Tp = (T + 1) & ~1;
@@ -168,8 +168,8 @@ function dwBody(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: us
         for (let b = 0; b < nb; b++) {
           const cOff = <usize>b << 3;
           const pb = base + cOff;
-          dwTile(false, false, pb, pb + ps, pb + 2 * ps, pb + 3 * ps, inPtr, pwPtr + <usize>b * wBlock, npairs, cOff,
-            q0 + <usize>b * RQ_BLOCK, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK, hasLeft,
+          dwTile<L>(false, false, pb, pb + ps, pb + 2 * ps, pb + 3 * ps, inPtr, pwPtr + <usize>b * wBlock, npairs, cOff,
+            q0 + <usize>b * RQ_BLOCK, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK,
             o + cOff, pixStride, 4, min(8, C - (b << 3)), zp16, lo8, hi8);
         }
       } else {
@@ -193,16 +193,16 @@ function dwBody(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: us
         if (useRow) {
           for (let b = 0; b < nb; b++) {
             const cOff = <usize>b << 3;
-            dwTile(false, true, tapTbl, tapTbl + tStride, tapTbl + 2 * tStride, tapTbl + 3 * tStride, inPtr + cOff,
+            dwTile<L>(false, true, tapTbl, tapTbl + tStride, tapTbl + 2 * tStride, tapTbl + 3 * tStride, inPtr + cOff,
               pwPtr + <usize>b * wBlock, npairs, cOff,
-              q0 + <usize>b * RQ_BLOCK, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK, hasLeft,
+              q0 + <usize>b * RQ_BLOCK, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK,
               o + cOff, pixStride, np, min(8, C - (b << 3)), zp16, lo8, hi8);
           }
         } else for (let b = 0; b < nb; b++) {
           const cOff = <usize>b << 3;
-          dwTile(true, false, tapTbl, tapTbl + tStride, tapTbl + 2 * tStride, tapTbl + 3 * tStride, inPtr,
+          dwTile<L>(true, false, tapTbl, tapTbl + tStride, tapTbl + 2 * tStride, tapTbl + 3 * tStride, inPtr,
             pwPtr + <usize>b * wBlock, npairs, cOff,
-            q0 + <usize>b * RQ_BLOCK, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK, hasLeft,
+            q0 + <usize>b * RQ_BLOCK, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK,
             o + cOff, pixStride, np, min(8, C - (b << 3)), zp16, lo8, hi8);
         }
       }
@@ -214,9 +214,9 @@ export function dw_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwP
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
   if (load<i32>(qPtr) != 0)
-    dwBody(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, true);
+    dwBody<i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
   else
-    dwBody(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, false);
+    dwBody<i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
 }

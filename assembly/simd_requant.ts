@@ -28,8 +28,8 @@ const partialBuf: usize = memory.data(64, 16);
 
 // @ts-ignore: decorator
 @inline
-function rqChannel(v: v128, qb: usize, c: usize, hasLeft: bool): v128 {
-  if (hasLeft) v = i32x4.mul(v, v128.load32_splat(qb + RQ_LMUL + (c << 2)));
+function rqChannel<L>(v: v128, qb: usize, c: usize): v128 {
+  if (sizeof<L>() == 8) v = i32x4.mul(v, v128.load32_splat(qb + RQ_LMUL + (c << 2)));
   const m = v128.load32_splat(qb + RQ_M + (c << 2));
   let lo = i64x2.extmul_low_i32x4_s(v, m);
   let hi = i64x2.extmul_high_i32x4_s(v, m);
@@ -47,9 +47,10 @@ function rqChannel(v: v128, qb: usize, c: usize, hasLeft: bool): v128 {
  *  bias already included) and store pixels 0..np-1, channels 0..nc-1 at out + p*pixStride. */
 // @ts-ignore: decorator
 @inline
-export function requantStore4x8(
+/** L = i64: some channel has a left shift (multiply by 2^L first); L = i32: none. */
+export function requantStore4x8<L>(
   a0l: v128, a0h: v128, a1l: v128, a1h: v128, a2l: v128, a2h: v128, a3l: v128, a3h: v128,
-  qb: usize, hasLeft: bool, out: usize, pixStride: usize, np: i32, nc: i32,
+  qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
   zp16: v128, lo8: v128, hi8: v128,
 ): void {
   // 4x4 transposes: c<i> = channel i of pixels 0..3
@@ -57,10 +58,10 @@ export function requantStore4x8(
   let t1 = i32x4.shuffle(a0l, a1l, 2, 6, 3, 7);
   let t2 = i32x4.shuffle(a2l, a3l, 0, 4, 1, 5);
   let t3 = i32x4.shuffle(a2l, a3l, 2, 6, 3, 7);
-  let c0 = rqChannel(i32x4.shuffle(t0, t2, 0, 1, 4, 5), qb, 0, hasLeft);
-  let c1 = rqChannel(i32x4.shuffle(t0, t2, 2, 3, 6, 7), qb, 1, hasLeft);
-  let c2 = rqChannel(i32x4.shuffle(t1, t3, 0, 1, 4, 5), qb, 2, hasLeft);
-  let c3 = rqChannel(i32x4.shuffle(t1, t3, 2, 3, 6, 7), qb, 3, hasLeft);
+  let c0 = rqChannel<L>(i32x4.shuffle(t0, t2, 0, 1, 4, 5), qb, 0);
+  let c1 = rqChannel<L>(i32x4.shuffle(t0, t2, 2, 3, 6, 7), qb, 1);
+  let c2 = rqChannel<L>(i32x4.shuffle(t1, t3, 0, 1, 4, 5), qb, 2);
+  let c3 = rqChannel<L>(i32x4.shuffle(t1, t3, 2, 3, 6, 7), qb, 3);
   const A = i8x16.narrow_i16x8_s(
     i16x8.add_sat_s(i16x8.narrow_i32x4_s(c0, c1), zp16),
     i16x8.add_sat_s(i16x8.narrow_i32x4_s(c2, c3), zp16));
@@ -68,10 +69,10 @@ export function requantStore4x8(
   t1 = i32x4.shuffle(a0h, a1h, 2, 6, 3, 7);
   t2 = i32x4.shuffle(a2h, a3h, 0, 4, 1, 5);
   t3 = i32x4.shuffle(a2h, a3h, 2, 6, 3, 7);
-  c0 = rqChannel(i32x4.shuffle(t0, t2, 0, 1, 4, 5), qb, 4, hasLeft);
-  c1 = rqChannel(i32x4.shuffle(t0, t2, 2, 3, 6, 7), qb, 5, hasLeft);
-  c2 = rqChannel(i32x4.shuffle(t1, t3, 0, 1, 4, 5), qb, 6, hasLeft);
-  c3 = rqChannel(i32x4.shuffle(t1, t3, 2, 3, 6, 7), qb, 7, hasLeft);
+  c0 = rqChannel<L>(i32x4.shuffle(t0, t2, 0, 1, 4, 5), qb, 4);
+  c1 = rqChannel<L>(i32x4.shuffle(t0, t2, 2, 3, 6, 7), qb, 5);
+  c2 = rqChannel<L>(i32x4.shuffle(t1, t3, 0, 1, 4, 5), qb, 6);
+  c3 = rqChannel<L>(i32x4.shuffle(t1, t3, 2, 3, 6, 7), qb, 7);
   const B = i8x16.narrow_i16x8_s(
     i16x8.add_sat_s(i16x8.narrow_i32x4_s(c0, c1), zp16),
     i16x8.add_sat_s(i16x8.narrow_i32x4_s(c2, c3), zp16));
@@ -103,7 +104,7 @@ export function test_vec_requant(xPtr: usize, qPtr: usize, nChannels: i32, outPt
   for (let c = 0; c < nChannels; c++) {
     const qb = qPtr + RQ_HEADER + <usize>(c >> 3) * RQ_BLOCK;
     const v = v128.load(xPtr + (<usize>c << 4));
-    const r = hasLeft ? rqChannel(v, qb, <usize>(c & 7), true) : rqChannel(v, qb, <usize>(c & 7), false);
+    const r = hasLeft ? rqChannel<i64>(v, qb, <usize>(c & 7)) : rqChannel<i32>(v, qb, <usize>(c & 7));
     v128.store(outPtr + (<usize>c << 4), r);
   }
 }

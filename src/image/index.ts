@@ -68,8 +68,8 @@ function probeInternal(bytes: Uint8Array, limits: ImageLimits): { info: ImageInf
   } catch (err) {
     throw wrapDecoderError(err, `malformed ${format.toUpperCase()} header`);
   }
-  // Only header arithmetic from here: w, h < 2^32, so w*h < 2^64 is inexact but
-  // monotonic, good enough for the comparison; nothing is allocated.
+  // Only header arithmetic from here (w, h < 2^31: w*h may round above 2^53, which does
+  // not matter for the comparison); nothing has been allocated.
   const pixels = w * h;
   if (pixels > limits.maxPixels) {
     throw tooLarge(`image is ${w}x${h} (${pixels} pixels), the limit is ${limits.maxPixels} pixels`);

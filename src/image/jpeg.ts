@@ -13,7 +13,10 @@
 // recover the subsampled chroma planes from its replicated output (exact, since
 // replication by 2 is lossless to undo), and redo upsampling + colour conversion the
 // way libjpeg-turbo does (jdsample.c h2v1/h2v2/h1v2 fancy upsampling, jdcolor.c
-// ycc_rgb_convert). Only the IDCT differences remain.
+// ycc_rgb_convert). Only the IDCT differences remain: on JPEGs made of flat blocks
+// (exact IDCT everywhere) our output is bit-identical to libjpeg-turbo's for 4:2:0,
+// 4:2:2, 4:4:0 and 4:4:4 (test/node/image.test.ts). An Adobe APP14 marker with
+// transform 1 makes jpeg-js convert the colours itself (float, box upsampling).
 
 import { decode as jpegJsDecode } from 'jpeg-js';
 import { swapsAxes, readApp1Orientation } from './exif.ts';
@@ -326,11 +329,7 @@ function yccToRgbLibjpeg(data: Uint8Array, h: JpegHeader): void {
     fx = y!.h;
     fy = y!.v;
   }
-  const T = getYccTables();
-  const crR = T.crR;
-  const cbB = T.cbB;
-  const crG = T.crG;
-  const cbG = T.cbG;
+  const { crR, cbB, crG, cbG } = getYccTables();
 
   // libjpeg-turbo uses plain replication for h2 when the chroma width is <= 2.
   const cw = Math.ceil(W / fx);
@@ -340,46 +339,52 @@ function yccToRgbLibjpeg(data: Uint8Array, h: JpegHeader): void {
 
   if (!fancyX && !fancyY) {
     // Replicated chroma is what libjpeg produces too (no subsampling or tiny image).
-    for (let i = 0, n = W * H * 3; i < n; i += 3) {
-      convertPixel(data, i, data[i]!, data[i + 1]!, data[i + 2]!, crR, cbB, crG, cbG);
+    for (let p = 0, n = W * H * 3; p < n; p += 3) {
+      const Y = data[p]!;
+      const cbv = data[p + 1]!;
+      const crv = data[p + 2]!;
+      const r = Y + crR[crv]!;
+      const g = Y + ((cbG[cbv]! + crG[crv]!) >> 16);
+      const b = Y + cbB[cbv]!;
+      data[p] = r < 0 ? 0 : r > 255 ? 255 : r;
+      data[p + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
+      data[p + 2] = b < 0 ? 0 : b > 255 ? 255 : b;
     }
     return;
   }
 
-  // Recover the subsampled chroma planes (Cb then Cr): sample (cx, cy) is replicated
-  // at full-resolution pixel (cx*fx, cy*fy).
+  // Recover the subsampled chroma planes: sample (cx, cy) is replicated at
+  // full-resolution pixel (cx*fx, cy*fy).
   const planeCb = new Uint8Array(cw * ch);
   const planeCr = new Uint8Array(cw * ch);
   for (let cy = 0; cy < ch; cy++) {
     let s = cy * fy * W * 3;
-    let d = cy * cw;
-    for (let cx = 0; cx < cw; cx++) {
+    const step = fx * 3;
+    for (let d = cy * cw, e = d + cw; d < e; d++, s += step) {
       planeCb[d] = data[s + 1]!;
       planeCr[d] = data[s + 2]!;
-      d++;
-      s += fx * 3;
     }
   }
 
-  const rowCb = new Uint8Array(W);
-  const rowCr = new Uint8Array(W);
-  const colCb = new Int32Array(cw); // vertically filtered (x4 scaled) chroma row
+  const up = cw * fx; // >= W: upsampled rows may have one extra sample, never used
+  const rowCb = new Uint8Array(up);
+  const rowCr = new Uint8Array(up);
+  const colCb = new Int32Array(cw); // vertically filtered chroma row: 3*nearer + further
   const colCr = new Int32Array(cw);
   for (let yy = 0; yy < H; yy++) {
     const cy = fy === 2 ? yy >> 1 : yy;
+    const a = cy * cw;
     if (fancyY) {
       // Nearest chroma row and next nearest (above for even rows, below for odd),
       // edge rows replicated (libjpeg context rows).
-      const other = yy & 1 ? Math.min(cy + 1, ch - 1) : Math.max(cy - 1, 0);
-      const a = cy * cw;
-      const b = other * cw;
+      const b = (yy & 1 ? Math.min(cy + 1, ch - 1) : Math.max(cy - 1, 0)) * cw;
       for (let i = 0; i < cw; i++) {
         colCb[i] = planeCb[a + i]! * 3 + planeCb[b + i]!;
         colCr[i] = planeCr[a + i]! * 3 + planeCr[b + i]!;
       }
       if (fancyX) {
-        h2FancyRowFromColsums(colCb, cw, rowCb);
-        h2FancyRowFromColsums(colCr, cw, rowCr);
+        h2v2FancyRow(colCb, cw, rowCb);
+        h2v2FancyRow(colCr, cw, rowCr);
       } else {
         // h1v2: (3*nearer + further + bias) >> 2, bias 1 above / 2 below.
         const bias = yy & 1 ? 2 : 1;
@@ -388,72 +393,56 @@ function yccToRgbLibjpeg(data: Uint8Array, h: JpegHeader): void {
           rowCr[i] = (colCr[i]! + bias) >> 2;
         }
       }
-    } else if (fancyX) {
-      // h2v1 (or h2v2 with non-fancy vertical: not produced by libjpeg, kept simple).
-      const a = cy * cw;
+    } else {
       h2v1FancyRow(planeCb, a, cw, rowCb);
       h2v1FancyRow(planeCr, a, cw, rowCr);
     }
-    let p = yy * W * 3;
-    for (let x = 0; x < W; x++, p += 3) {
-      convertPixel(data, p, data[p]!, rowCb[x]!, rowCr[x]!, crR, cbB, crG, cbG);
+    for (let x = 0, p = yy * W * 3; x < W; x++, p += 3) {
+      const Y = data[p]!;
+      const cbv = rowCb[x]!;
+      const crv = rowCr[x]!;
+      const r = Y + crR[crv]!;
+      const g = Y + ((cbG[cbv]! + crG[crv]!) >> 16);
+      const b = Y + cbB[cbv]!;
+      data[p] = r < 0 ? 0 : r > 255 ? 255 : r;
+      data[p + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
+      data[p + 2] = b < 0 ? 0 : b > 255 ? 255 : b;
     }
   }
 }
 
-function convertPixel(
-  out: Uint8Array,
-  i: number,
-  Y: number,
-  Cb: number,
-  Cr: number,
-  crR: Int32Array,
-  cbB: Int32Array,
-  crG: Int32Array,
-  cbG: Int32Array,
-): void {
-  const r = Y + crR[Cr]!;
-  const g = Y + ((cbG[Cb]! + crG[Cr]!) >> 16);
-  const b = Y + cbB[Cb]!;
-  out[i] = r < 0 ? 0 : r > 255 ? 255 : r;
-  out[i + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
-  out[i + 2] = b < 0 ? 0 : b > 255 ? 255 : b;
-}
-
-/** jdsample.c h2v1_fancy_upsample for one row (n >= 3 input samples). */
+/** jdsample.c h2v1_fancy_upsample for one row of n >= 3 samples -> 2n outputs. */
 function h2v1FancyRow(plane: Uint8Array, a: number, n: number, out: Uint8Array): void {
-  const W = out.length;
-  let o = 0;
   let v = plane[a]!;
-  out[o++] = v;
-  if (o < W) out[o++] = (v * 3 + plane[a + 1]! + 2) >> 2;
-  for (let i = 1; i < n - 1; i++) {
-    v = plane[a + i]! * 3;
-    if (o < W) out[o++] = (v + plane[a + i - 1]! + 1) >> 2;
-    if (o < W) out[o++] = (v + plane[a + i + 1]! + 2) >> 2;
+  out[0] = v;
+  out[1] = (v * 3 + plane[a + 1]! + 2) >> 2;
+  let o = 2;
+  for (let i = a + 1, e = a + n - 1; i < e; i++, o += 2) {
+    v = plane[i]! * 3;
+    out[o] = (v + plane[i - 1]! + 1) >> 2;
+    out[o + 1] = (v + plane[i + 1]! + 2) >> 2;
   }
   v = plane[a + n - 1]!;
-  if (o < W) out[o++] = (v * 3 + plane[a + n - 2]! + 1) >> 2;
-  if (o < W) out[o++] = v;
+  out[o] = (v * 3 + plane[a + n - 2]! + 1) >> 2;
+  out[o + 1] = v;
 }
 
-/** jdsample.c h2v2_fancy_upsample horizontal step, from vertical column sums (3*near + far). */
-function h2FancyRowFromColsums(col: Int32Array, n: number, out: Uint8Array): void {
-  const W = out.length;
-  let o = 0;
+/** jdsample.c h2v2_fancy_upsample, horizontal step from column sums: n >= 3 -> 2n outputs. */
+function h2v2FancyRow(col: Int32Array, n: number, out: Uint8Array): void {
   let thiscol = col[0]!;
   let nextcol = col[1]!;
-  out[o++] = (thiscol * 4 + 8) >> 4;
-  if (o < W) out[o++] = (thiscol * 3 + nextcol + 7) >> 4;
+  out[0] = (thiscol * 4 + 8) >> 4;
+  out[1] = (thiscol * 3 + nextcol + 7) >> 4;
   let lastcol = thiscol;
   thiscol = nextcol;
-  for (let i = 2; i < n; i++) {
+  let o = 2;
+  for (let i = 2; i < n; i++, o += 2) {
     nextcol = col[i]!;
-    if (o < W) out[o++] = (thiscol * 3 + lastcol + 8) >> 4;
-    if (o < W) out[o++] = (thiscol * 3 + nextcol + 7) >> 4;
+    out[o] = (thiscol * 3 + lastcol + 8) >> 4;
+    out[o + 1] = (thiscol * 3 + nextcol + 7) >> 4;
     lastcol = thiscol;
     thiscol = nextcol;
   }
-  if (o < W) out[o++] = (thiscol * 3 + lastcol + 8) >> 4;
-  if (o < W) out[o++] = (thiscol * 4 + 7) >> 4;
+  out[o] = (thiscol * 3 + lastcol + 8) >> 4;
+  out[o + 1] = (thiscol * 4 + 7) >> 4;
 }
