@@ -82,7 +82,11 @@ function zeroFill(dst: usize, n: i32): void {
   for (let i = 0; i < n; i += 8) v128.store(dst + (<usize>i << 1), z);
 }
 
-// 4 pixels (rows r0..r3, int16, Kp values) x 8 channels (one weight block)
+// 4 pixels (rows r0..r3, int16, Kp values) x 8 channels (one weight block).
+// Kept out of line (called through a function reference, so Binaryen does not inline it): V8 then
+// allocates registers for this small function alone and keeps the 8 accumulators in registers.
+type Tile4x8 = (r0: usize, r1: usize, r2: usize, r3: usize, wp: usize, kpairs: i32, qb: usize,
+  out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128) => void;
 // @ts-ignore: decorator
 @inline
 function tile4x8<W, L>(r0: usize, r1: usize, r2: usize, r3: usize, wp: usize, kpairs: i32, qb: usize,
@@ -118,6 +122,15 @@ function tile4x8<W, L>(r0: usize, r1: usize, r2: usize, r3: usize, wp: usize, kp
   }
   requantStore4x8<L>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, out, pixStride, np, nc, zp16, lo8, hi8);
 }
+
+function tile_i8(r0: usize, r1: usize, r2: usize, r3: usize, wp: usize, kpairs: i32, qb: usize,
+  out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i8, i32>(r0, r1, r2, r3, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
+function tile_i8_left(r0: usize, r1: usize, r2: usize, r3: usize, wp: usize, kpairs: i32, qb: usize,
+  out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i8, i64>(r0, r1, r2, r3, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
+function tile_i16(r0: usize, r1: usize, r2: usize, r3: usize, wp: usize, kpairs: i32, qb: usize,
+  out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i16, i32>(r0, r1, r2, r3, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
+function tile_i16_left(r0: usize, r1: usize, r2: usize, r3: usize, wp: usize, kpairs: i32, qb: usize,
+  out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i16, i64>(r0, r1, r2, r3, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
 
 // 1 pixel x 32 channels (4 weight blocks)
 // @ts-ignore: decorator
@@ -201,6 +214,7 @@ function convBody<W, L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, p
   const pixStride = <usize>outC;
   const direct = kH == 1 && kW == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 && inW == outW && inH == outH;
   const q0 = qPtr + RQ_HEADER;
+  const tile: Tile4x8 = sizeof<W>() == 1 ? (sizeof<L>() == 8 ? tile_i8_left : tile_i8) : (sizeof<L>() == 8 ? tile_i16_left : tile_i16);
 
   for (let p0 = 0; p0 < P; p0 += CH) {
     const n = min(CH, P - p0);
@@ -243,7 +257,7 @@ function convBody<W, L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, p
         for (let b = 0; b < nb; b++) {
           const c0 = b << 3;
           const nc = min(8, outC - c0);
-          tile4x8<W, L>(r0, r0 + rowBytes, r0 + 2 * rowBytes, r0 + 3 * rowBytes, pwPtr + <usize>b * wBlock, kpairs,
+          tile(r0, r0 + rowBytes, r0 + 2 * rowBytes, r0 + 3 * rowBytes, pwPtr + <usize>b * wBlock, kpairs,
             q0 + <usize>b * RQ_BLOCK, o + <usize>c0, pixStride, 4, nc, zp16, lo8, hi8);
         }
       }

@@ -9,3 +9,4 @@ export * from './softmax';
 export * from './float';
 export * from './conv';
 export * from './depthwise';
+export * from './movenet';

@@ -39,7 +39,7 @@ async function main() {
       FIXTURES: async (req: Request) => {
         const name = new URL(req.url).pathname.split('/').pop()!;
         const a = artifacts[name];
-        return a ? new Response(a) : new Response('no such model', { status: 404 });
+        return a ? new Response(a as unknown as ArrayBuffer) : new Response('no such model', { status: 404 });
       },
     },
   });

@@ -115,7 +115,7 @@ export async function parseArtifact(bytes: Uint8Array): Promise<ParsedArtifact> 
   if (declared !== actual) throw new ArtifactError(`artifact checksum mismatch: header says ${declared}, content hashes to ${actual}`);
   let manifest: ArtifactManifest;
   try {
-    manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + mlen)));
+    manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + mlen)));
   } catch (e) {
     throw new ArtifactError(`artifact manifest is not valid JSON: ${(e as Error).message}`);
   }
