@@ -1,4 +1,4 @@
-// Two Vitest projects:
+// Three Vitest projects:
 //   node    - plain Node tests (engine kernels vs goldens, compiler, image pipeline): test/node/**
 //   workers - tests inside workerd via @cloudflare/vitest-pool-workers 0.14 (its `cloudflareTest`
 //             Vite plugin, the Vitest 4 way), with wrangler.toml's bindings (MODELS KV, vars,
@@ -10,6 +10,7 @@
 //                               GET /images/<path>   ../shared/images/<path>
 //                               GET /golden/<path>   ../shared/golden/<path>
 //             test/worker/global-setup.ts compiles build/models/*.elns first when needed.
+//   browser - the demo page (GET /) in headless Chromium against `wrangler dev`: test/browser/**
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -88,6 +89,17 @@ export default defineConfig({
           globalSetup: ['test/worker/global-setup.ts', 'test/worker/golden-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        // the demo page in headless Chromium (Debian /usr/bin/chromium via playwright-core)
+        // against `wrangler dev` started by test/browser/server.ts: test/browser/**
+        test: {
+          name: 'browser',
+          environment: 'node',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 240_000,
         },
       },
     ],

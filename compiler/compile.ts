@@ -18,6 +18,7 @@ import {
   type TfModel, type TfOperator, type TfTensor,
 } from './tflite.ts';
 import { quantizeMultiplier, preprocessSoftmaxScaling, calculateInputRadius, activationRange, activationRangeFloat, f32 } from '../src/model/quant.ts';
+import { frexp, roundHalfAway } from '../src/model/quant.ts';
 import { packConvWeights, packDepthwiseWeights, packRequant, fastRequantSupported } from '../src/model/pack.ts';
 import { OPS, type MOp, type MTensor, type OpKind, type WeightSlot } from '../src/model/ops.ts';
 import { writeArtifact, type ArtifactManifest, type Precision } from '../src/model/artifact.ts';
@@ -309,6 +310,155 @@ async function lower(model: TfModel, opts: CompileOptions) {
     emit(kind === 'conv' ? 'conv_i8' : 'dw_i8', op, [op.inputs[0]!], op.outputs, p, w);
   };
 
+  // ---- MoveNet's pre/post-processing ops (kernels in assembly/movenet.ts) ----
+  // Constant operands never become arena tensors: they travel as weight blocks
+  // of the op that reads them (the `_c_` binary kinds, gather_nd_c_i8, rowfill_*).
+  const plainType = (op: TfOperator, ti: TInfo, what: string) => {
+    if (!['INT8', 'UINT8', 'INT32', 'FLOAT32'].includes(ti.t.typeName)) err(op, `${what} (${ti.t.name}) has unsupported type ${ti.t.typeName}`);
+  };
+  const constBytes = (op: TfOperator, i: number): Uint8Array => {
+    const cv = constVals.get(i);
+    if (cv) return new Uint8Array(Int32Array.from(cv).buffer);
+    const t = T[i]!;
+    if (!t.data) return err(op, `${t.name} is not a constant`);
+    if (t.typeName === 'UINT8') return Uint8Array.from(t.data, (v) => v ^ 0x80); // into the int8 domain
+    if (t.typeName === 'INT8' || t.typeName === 'INT32' || t.typeName === 'FLOAT32') return t.data.slice();
+    return err(op, `constant ${t.name} of type ${t.typeName} is not supported`);
+  };
+  const constI32 = (op: TfOperator, i: number, what: string): number[] => {
+    const cv = constVals.get(i);
+    if (cv) return Array.from(cv);
+    const t = T[i]!;
+    if (t.data && t.typeName === 'INT32') return Array.from(constInt32(t));
+    if (t.data && t.typeName === 'INT64') return Array.from(new BigInt64Array(t.data.slice().buffer), (v) => Number(v));
+    return err(op, `${what} must be a constant int32 tensor`);
+  };
+  /** 4-D broadcast shapes a*, b*, o* for the bc_* kernels (TFLite's NumPy-style rule) */
+  const bcastShapes = (op: TfOperator, a: number[], b: number[], o: number[]): Record<string, number> => {
+    if (a.length > 4 || b.length > 4 || o.length > 4) err(op, `broadcasting is supported up to 4 dimensions (shapes [${a}], [${b}] -> [${o}])`);
+    const pad4 = (s: number[]) => [...Array<number>(4 - s.length).fill(1), ...s];
+    const A = pad4(a), B = pad4(b), O = pad4(o);
+    const r: Record<string, number> = {};
+    for (let i = 0; i < 4; i++) {
+      if (A[i]! < 1 || B[i]! < 1 || O[i]! < 1) err(op, `empty tensors are not supported (shapes [${a}], [${b}] -> [${o}])`);
+      const want = A[i] === 1 ? B[i]! : B[i] === 1 || B[i] === A[i] ? A[i]! : -1;
+      if (O[i] !== want) err(op, `shapes [${a}] and [${b}] do not broadcast to the output shape [${o}]`);
+      r[`a${i}`] = A[i]!; r[`b${i}`] = B[i]!; r[`o${i}`] = O[i]!;
+    }
+    return r;
+  };
+  const int32ActRange = (op: TfOperator, actFn: number): [number, number] => {
+    switch (actFn) {
+      case 0: return [-2147483648, 2147483647];
+      case 1: return [0, 2147483647];
+      case 2: return [-1, 1];
+      case 3: return [0, 6];
+      default: return err(op, `unsupported fused activation ${actFn}`);
+    }
+  };
+  /** ADD (when it broadcasts, has a constant or is int32), SUB, MUL, DIV, FLOOR_DIV */
+  const lowerBinary = (op: TfOperator) => {
+    if (op.inputs.length !== 2) err(op, `expected 2 inputs, has ${op.inputs.length}`);
+    const [ia, ib] = op.inputs as [number, number];
+    if (ia < 0 || ib < 0) err(op, 'missing input');
+    const ca = isConst(ia), cb = isConst(ib);
+    if (ca && cb) err(op, 'both inputs are constants (constant folding of arithmetic is not supported)');
+    const a = info[ia]!, b = info[ib]!, out = out0(op);
+    plainType(op, a, 'input 1'); plainType(op, b, 'input 2'); plainType(op, out, 'output');
+    if (a.t.typeName !== b.t.typeName || a.t.typeName !== out.t.typeName) err(op, `mixed tensor types ${a.t.typeName}, ${b.t.typeName} -> ${out.t.typeName}`);
+    const shp = bcastShapes(op, a.t.shape, b.t.shape, out.t.shape);
+    const actFn = (op.options.activation as number | undefined) ?? 0;
+    const withC = ca || cb;
+    const ins = withC ? [ca ? ib : ia] : [ia, ib];
+    const w: Record<string, WeightSlot> = withC ? { c: W.add(constBytes(op, ca ? ia : ib)) } : {};
+    const cf: Record<string, number> = withC ? { constFirst: ca ? 1 : 0 } : {};
+    const name = op.name;
+    if (a.domain === 'float32') {
+      const code = ({ ADD: 0, SUB: 1, MUL: 2, DIV: 3 } as Record<string, number>)[name];
+      if (code === undefined) err(op, `float32 ${name} is not supported`);
+      anyFloat = true;
+      const [amin, amax] = fActRange(op, actFn);
+      emit(withC ? 'bc_arith_c_f32' : 'bc_arith_f32', op, ins, op.outputs, { ...shp, op: code!, actMin: amin, actMax: amax, ...cf }, w);
+      return;
+    }
+    if (a.domain === 'int32') {
+      if (a.t.quant || b.t.quant || out.t.quant) err(op, 'quantized int32 tensors are not supported');
+      const code = ({ ADD: 0, SUB: 1, MUL: 2, FLOOR_DIV: 3 } as Record<string, number>)[name];
+      if (code === undefined) err(op, `int32 ${name} is not supported`);
+      if (name === 'FLOOR_DIV' && cb && constI32(op, ib, 'divisor').includes(0)) err(op, 'division by zero (the constant divisor contains 0)');
+      const [amin, amax] = int32ActRange(op, actFn);
+      emit(withC ? 'bc_arith_c_i32' : 'bc_arith_i32', op, ins, op.outputs, { ...shp, op: code!, actMin: amin, actMax: amax, ...cf }, w);
+      return;
+    }
+    needQuant(op, a, 'input 1'); needQuant(op, b, 'input 2'); needQuant(op, out, 'output');
+    const sa = a.t.quant!.scale[0]!, sb = b.t.quant!.scale[0]!, so = out.t.quant!.scale[0]!;
+    const [amin, amax] = actRange8(op, actFn, out);
+    if (name === 'ADD' || name === 'SUB') {
+      const leftShift = 20;
+      let r1: number, r2: number, rOut: number;
+      if (name === 'ADD') {
+        // TFLM add_common.cc: in double
+        const twice = 2 * Math.max(sa, sb);
+        r1 = sa / twice; r2 = sb / twice; rOut = twice / ((1 << leftShift) * so);
+      } else {
+        // TFLM sub_common.cc: in float, then widened
+        const twice = f32(2 * Math.max(sa, sb));
+        r1 = f32(sa / twice); r2 = f32(sb / twice); rOut = f32(twice / f32((1 << leftShift) * so));
+      }
+      const [aMult, aShift] = quantizeMultiplier(r1);
+      const [bMult, bShift] = quantizeMultiplier(r2);
+      const [outMult, outShift] = quantizeMultiplier(rOut);
+      emit(withC ? 'bc_addsub_c_i8' : 'bc_addsub_i8', op, ins, op.outputs, {
+        ...shp, sub: name === 'SUB' ? 1 : 0, aOffset: -a.zp, aMult, aShift, bOffset: -b.zp, bMult, bShift, leftShift,
+        outMult, outShift, outOffset: out.zp, actMin: amin, actMax: amax, ...cf,
+      }, w);
+      return;
+    }
+    if (name === 'MUL') {
+      // TFLM mul_common.cc: double product and quotient, QuantizeMultiplier
+      const [outMult, outShift] = quantizeMultiplier((sa * sb) / so);
+      emit(withC ? 'bc_mul_c_i8' : 'bc_mul_i8', op, ins, op.outputs, {
+        ...shp, aOffset: -a.zp, bOffset: -b.zp, outMult, outShift, outOffset: out.zp, actMin: amin, actMax: amax, ...cf,
+      }, w);
+      return;
+    }
+    err(op, `quantized ${name} is not supported`);
+  };
+  const needsGeneralBinary = (op: TfOperator) => op.inputs.length === 2 && op.inputs.every((i) => i >= 0) &&
+    (op.inputs.some((i) => isConst(i)) || info[op.inputs[0]!]!.domain === 'int32' ||
+      T[op.inputs[0]!]!.shape.join() !== T[op.inputs[1]!]!.shape.join() || T[op.inputs[0]!]!.shape.join() !== T[op.outputs[0]!]?.shape.join());
+  const rowKind = (ti: TInfo, base: 'rowcopy' | 'rowfill'): OpKind =>
+    `${base}_${ti.domain === 'int8' ? 'i8' : ti.domain === 'int32' ? 'i32' : 'f32'}` as OpKind;
+  /** PACK / CONCATENATION: copy each input's rows into the output at its offset; constants last (in place) */
+  const lowerPieces = (op: TfOperator, pieces: { i: number; len: number; outOff: number }[], outer: number, outStride: number) => {
+    const out = out0(op);
+    const outN = numel(out.t.shape);
+    if (outN < 1) err(op, 'empty output');
+    if (pieces.every((pc) => isConst(pc.i))) err(op, 'all inputs are constants (constant folding is not supported here)');
+    for (const pc of pieces.filter((x) => !isConst(x.i))) {
+      emit(rowKind(out, 'rowcopy'), op, [pc.i], op.outputs, { outer, len: pc.len, inStride: pc.len, inOff: 0, outStride, outOff: pc.outOff, inN: outer * pc.len, outN });
+    }
+    for (const pc of pieces.filter((x) => isConst(x.i))) {
+      emit(rowKind(out, 'rowfill'), op, [op.outputs[0]!], op.outputs, { outer, len: pc.len, inStride: pc.len, inOff: 0, outStride, outOff: pc.outOff, inN: outer * pc.len, outN },
+        { d: W.add(constBytes(op, pc.i)) });
+    }
+  };
+  const lowerPack = (op: TfOperator) => {
+    const out = out0(op);
+    plainType(op, out, 'output');
+    if (op.inputs.length < 1 || op.inputs.some((i) => i < 0)) err(op, 'missing input');
+    const s0 = T[op.inputs[0]!]!.shape;
+    let axis = op.options.axis as number;
+    if (axis < 0) axis += s0.length + 1;
+    if (!(axis >= 0 && axis <= s0.length)) err(op, `axis ${op.options.axis as number} out of range for inputs of shape [${s0}]`);
+    for (const i of op.inputs) {
+      if (T[i]!.shape.join() !== s0.join() || T[i]!.typeName !== out.t.typeName) err(op, 'inputs must all have the output type and the same shape');
+    }
+    checkOutShape(op, out, [...s0.slice(0, axis), op.inputs.length, ...s0.slice(axis)]);
+    const inner = numel(s0.slice(axis));
+    lowerPieces(op, op.inputs.map((i, k) => ({ i, len: inner, outOff: k * inner })), numel(s0.slice(0, axis)), op.inputs.length * inner);
+  };
+
   for (const op of model.operators) {
     const o = op.options;
     switch (op.name) {
@@ -361,6 +511,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
         break;
       }
       case 'ADD': {
+        if (needsGeneralBinary(op)) { lowerBinary(op); break; }
         const a = act(op, 0), b = act(op, 1), out = out0(op);
         if (a.t.shape.join() !== b.t.shape.join() || out.t.shape.join() !== a.t.shape.join()) {
           err(op, `broadcasting ADD is not supported (shapes [${a.t.shape}] + [${b.t.shape}] -> [${out.t.shape}])`);
@@ -544,6 +695,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
         break;
       }
       case 'PACK': {
+        if (!op.inputs.every((i) => isConst(i))) { lowerPack(op); break; }
         if (!op.inputs.every((i) => isConst(i))) err(op, 'only constant PACK (shape computations) is supported');
         const vals: number[] = [];
         for (const i of op.inputs) {
@@ -552,6 +704,151 @@ async function lower(model: TfModel, opts: CompileOptions) {
           vals.push(v[0]!);
         }
         constVals.set(op.outputs[0]!, Int32Array.from(vals));
+        break;
+      }
+      case 'SUB':
+      case 'MUL':
+      case 'DIV':
+      case 'FLOOR_DIV':
+        lowerBinary(op);
+        break;
+      case 'CAST': {
+        const x = act(op, 0), out = out0(op);
+        const n = numel(x.t.shape);
+        if (numel(out.t.shape) !== n) err(op, 'input and output sizes differ');
+        if (out.t.typeName !== 'FLOAT32') err(op, `CAST to ${out.t.typeName} is not supported`);
+        anyFloat = true;
+        // static_cast of the stored value: uint8 tensors hold (p - 128) here
+        if (x.t.typeName === 'UINT8' || x.t.typeName === 'INT8') emit('cast_i8_f32', op, [op.inputs[0]!], op.outputs, { n, offset: x.fromU8 ? 128 : 0 });
+        else if (x.t.typeName === 'INT32') emit('cast_i32_f32', op, [op.inputs[0]!], op.outputs, { n });
+        else err(op, `CAST from ${x.t.typeName} is not supported`);
+        break;
+      }
+      case 'SQRT': {
+        const x = act(op, 0), out = out0(op);
+        if (x.t.typeName !== 'FLOAT32' || out.t.typeName !== 'FLOAT32') err(op, `only float32 SQRT is supported, not ${x.t.typeName}`);
+        if (numel(out.t.shape) !== numel(x.t.shape)) err(op, 'input and output sizes differ');
+        anyFloat = true;
+        emit('sqrt_f32', op, [op.inputs[0]!], op.outputs, { n: numel(x.t.shape) });
+        break;
+      }
+      case 'LOGISTIC': {
+        const x = act(op, 0), out = out0(op);
+        const n = numel(x.t.shape);
+        if (numel(out.t.shape) !== n) err(op, 'input and output sizes differ');
+        if (x.t.typeName !== 'INT8' || out.t.typeName !== 'INT8') err(op, `only int8 LOGISTIC is supported (TFLite Micro's integer kernel), not ${x.t.typeName} -> ${out.t.typeName}`);
+        needQuant(op, x, 'input'); needQuant(op, out, 'output');
+        if (out.zp !== -128) err(op, `output zero point must be -128, is ${out.zp}`);
+        // TFLM logistic_common.cc: input scale in Q4.27 (frexp of scale * 2^27), CalculateInputRadius(4, shift)
+        const [q, shift] = frexp(x.t.quant!.scale[0]! * (1 << 27));
+        const mult = roundHalfAway(q * 2147483648);
+        if (!(mult > 0 && mult < 2147483648)) err(op, `input scale ${x.scale} gives an unusable multiplier`);
+        const radius = Math.min(2147483647, calculateInputRadius(4, shift, 31));
+        emit('logistic_i8', op, [op.inputs[0]!], op.outputs, { n, inZp: x.zp, radius, mult, leftShift: shift, fast: opts.reference ? 0 : 1 });
+        if (opts.reference) refKernels.push(`${where(op)}: reference kernel (requested)`);
+        break;
+      }
+      case 'RESIZE_BILINEAR': {
+        const x = act(op, 0), out = out0(op);
+        const [inH, inW, c] = dims4(op, x, 'input');
+        const [outH, outW, oc] = dims4(op, out, 'output');
+        const si = op.inputs[1];
+        if (si === undefined || si < 0 || !isConst(si)) err(op, 'the size input must be constant');
+        const size = constI32(op, si!, 'size');
+        if (size.length !== 2 || size[0] !== outH || size[1] !== outW) err(op, `size [${size}] does not match the output shape [${out.t.shape}]`);
+        if (oc !== c) err(op, `output has ${oc} channels, input ${c}`);
+        const ac = o.alignCorners ? 1 : 0, hp = o.halfPixelCenters ? 1 : 0;
+        if (ac && hp) err(op, 'half_pixel_centers and align_corners cannot both be set');
+        if (x.t.typeName !== 'INT8' || out.t.typeName !== 'INT8') err(op, `only int8 RESIZE_BILINEAR is supported (TFLite Micro's integer kernel), not ${x.t.typeName}`);
+        if (Math.max(inH, inW, c, outH, outW) > 65536) err(op, 'dimensions above 65536 are not supported');
+        emit('resize_bilinear_i8', op, [op.inputs[0]!], op.outputs, { inH, inW, c, outH, outW, alignCorners: ac, halfPixel: hp });
+        break;
+      }
+      case 'ARG_MAX': {
+        const x = act(op, 0), out = out0(op);
+        const ai = op.inputs[1];
+        if (ai === undefined || ai < 0 || !isConst(ai)) err(op, 'axis must be constant');
+        const av = constI32(op, ai!, 'axis');
+        if (av.length !== 1) err(op, `axis must be a single value, has ${av.length}`);
+        const s = x.t.shape;
+        const axis = av[0]! < 0 ? av[0]! + s.length : av[0]!;
+        if (!(axis >= 0 && axis < s.length)) err(op, `axis ${av[0]} out of range for shape [${s}]`);
+        if (out.t.typeName !== 'INT32') err(op, `output type ${out.t.typeName} is not supported (int32 only)`);
+        if (x.t.typeName !== 'INT8' && x.t.typeName !== 'UINT8') err(op, `input type ${x.t.typeName} is not supported (int8 only)`);
+        checkOutShape(op, out, [...s.slice(0, axis), ...s.slice(axis + 1)]);
+        const outer = numel(s.slice(0, axis)), axisLen = s[axis]!, inner = numel(s.slice(axis + 1));
+        if (outer < 1 || axisLen < 1 || inner < 1) err(op, 'empty tensors are not supported');
+        emit('argmax_i8', op, [op.inputs[0]!], op.outputs, { outer, axisLen, inner });
+        break;
+      }
+      case 'GATHER_ND': {
+        const [pi, ii] = op.inputs;
+        if (pi === undefined || ii === undefined || pi < 0 || ii < 0) err(op, 'missing input');
+        const prm = act(op, 0), idx = info[ii!]!, out = out0(op);
+        if (idx.t.typeName !== 'INT32') err(op, `indices type ${idx.t.typeName} is not supported (int32 only)`);
+        if (prm.domain !== 'int8' || out.t.typeName !== prm.t.typeName) err(op, `only int8 params are supported, not ${prm.t.typeName} -> ${out.t.typeName}`);
+        const ps = prm.t.shape, is = idx.t.shape;
+        if (is.length < 1) err(op, 'indices must be at least a vector');
+        const depth = is[is.length - 1]!;
+        if (!(depth >= 1 && depth <= 4 && depth <= ps.length)) err(op, `index depth ${depth} is not supported (1 to min(4, params rank ${ps.length}))`);
+        const nSlices = numel(is.slice(0, -1)), sliceSize = numel(ps.slice(depth));
+        if (nSlices < 1 || sliceSize < 1 || ps.some((d) => d < 1)) err(op, 'empty tensors are not supported');
+        checkOutShape(op, out, [...is.slice(0, -1), ...ps.slice(depth)]);
+        const d = [0, 1, 2, 3].map((j) => (j < depth ? ps[j]! : 1));
+        const p = { pN: numel(ps), nSlices, depth, sliceSize, d0: d[0]!, d1: d[1]!, d2: d[2]!, d3: d[3]! };
+        if (isConst(ii!)) {
+          const iv = constI32(op, ii!, 'indices');
+          iv.forEach((v, k) => { if (v < 0 || v >= d[k % depth]!) err(op, `constant index ${v} out of range for dimension ${k % depth} of size ${d[k % depth]}`); });
+          emit('gather_nd_c_i8', op, [pi!], op.outputs, p, { idx: W.i32(iv) });
+        } else {
+          emit('gather_nd_i8', op, [pi!, ii!], op.outputs, p);
+        }
+        break;
+      }
+      case 'UNPACK': {
+        const x = act(op, 0);
+        plainType(op, x, 'input');
+        const s = x.t.shape;
+        let axis = o.axis as number;
+        if (axis < 0) axis += s.length;
+        if (!(axis >= 0 && axis < s.length)) err(op, `axis ${o.axis as number} out of range for shape [${s}]`);
+        const N = s[axis]!;
+        if (op.outputs.length !== N) err(op, `${op.outputs.length} outputs for a dimension of size ${N}`);
+        if (numel(s) < 1) err(op, 'empty tensors are not supported');
+        const outer = numel(s.slice(0, axis)), inner = numel(s.slice(axis + 1));
+        const want = [...s.slice(0, axis), ...s.slice(axis + 1)];
+        op.outputs.forEach((oi, k) => {
+          const ot = info[oi]!;
+          if (ot.t.shape.join() !== want.join() || ot.t.typeName !== x.t.typeName) err(op, `output ${k} must be ${x.t.typeName} [${want}], is ${ot.t.typeName} [${ot.t.shape}]`);
+          emit(rowKind(x, 'rowcopy'), op, [op.inputs[0]!], [oi], { outer, len: inner, inStride: N * inner, inOff: k * inner, outStride: inner, outOff: 0, inN: numel(s), outN: outer * inner });
+        });
+        break;
+      }
+      case 'CONCATENATION': {
+        const out = out0(op);
+        plainType(op, out, 'output');
+        const s = out.t.shape;
+        let axis = o.axis as number;
+        if (axis < 0) axis += s.length;
+        if (!(axis >= 0 && axis < s.length)) err(op, `axis ${o.axis as number} out of range for shape [${s}]`);
+        if ((o.activation as number) !== 0) err(op, 'a fused activation is not supported (TFLite Micro requires none)');
+        if (op.inputs.some((i) => i < 0)) err(op, 'missing input');
+        let off = 0;
+        const pieces = op.inputs.map((i, k) => {
+          const ti = info[i]!, ts = ti.t.shape;
+          if (ts.length !== s.length || ts.some((dd, j) => j !== axis && dd !== s[j])) err(op, `input ${k} of shape [${ts}] does not fit the output [${s}] on axis ${axis}`);
+          if (ti.t.typeName !== out.t.typeName) err(op, `input ${k} is ${ti.t.typeName}, the output ${out.t.typeName}`);
+          if (ti.domain === 'int8' && (ti.scale !== out.scale || ti.zp !== out.zp)) {
+            err(op, `input ${k} quantization (scale ${ti.scale}, zero point ${ti.t.quant?.zeroPoint[0]}) differs from the output's (${out.scale}, ${out.t.quant?.zeroPoint[0]}); ` +
+              'requantizing CONCATENATION is not supported (TFLite and TFLite Micro require equal int8 quantization)');
+          }
+          const len = numel(ts.slice(axis));
+          const pc = { i, len, outOff: off };
+          off += len;
+          return pc;
+        });
+        if (off !== numel(s.slice(axis))) err(op, 'the inputs do not add up to the output shape');
+        lowerPieces(op, pieces, numel(s.slice(0, axis)), off);
         break;
       }
       default:
@@ -635,6 +932,8 @@ async function lower(model: TfModel, opts: CompileOptions) {
   scratchBytes = (scratchBytes + 15) & ~15;
 
   // ---- specs ----
+  // unquantized uint8 input (raw pixels, e.g. feeding CAST as in MoveNet): real = p
+  if (!opts.normalization && inInfo.fromU8 && !inInfo.t.quant) opts = { ...opts, normalization: { mean: [0, 0, 0], std: [1, 1, 1] } };
   const dtypeOf = (ti: TInfo) => (ti.domain === 'float32' ? 'float32' : ti.fromU8 ? 'uint8' : 'int8') as 'float32' | 'uint8' | 'int8';
   const origZp = (ti: TInfo) => (ti.t.quant ? ti.t.quant.zeroPoint[0]! : 0);
   const inDtype = dtypeOf(inInfo);

@@ -121,6 +121,24 @@ function readOptions(op: string, optType: number, t: Table | null): Record<strin
     case 'PACK':
       expect(59);
       return { valuesCount: i32(0), axis: i32(1) };
+    case 'MUL':
+      expect(21);
+      return { activation: i8(0) };
+    case 'SUB':
+      expect(28);
+      return { activation: i8(0) };
+    case 'DIV':
+      expect(29);
+      return { activation: i8(0) };
+    case 'RESIZE_BILINEAR':
+      expect(15);
+      return { alignCorners: g ? g.bool(2) : false, halfPixelCenters: g ? g.bool(3) : false };
+    case 'ARG_MAX':
+      expect(40);
+      return { outputType: i8(0) };
+    case 'UNPACK':
+      expect(64);
+      return { num: i32(0), axis: i32(1) };
     default:
       return {};
   }

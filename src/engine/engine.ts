@@ -339,7 +339,98 @@ function bind(engine: Engine, op: MOp, m: ArtifactManifest, W: number): Call {
       const f = K('add_f32'), i1 = t(op.in[1]!);
       return (A) => f(A + i0, A + i1, A + o0, p.n!, p.actMin!, p.actMax!);
     }
+    case 'bc_addsub_i8': case 'bc_addsub_c_i8': case 'bc_mul_i8': case 'bc_mul_c_i8':
+    case 'bc_arith_i32': case 'bc_arith_c_i32': case 'bc_arith_f32': case 'bc_arith_c_f32':
+    case 'cast_i8_f32': case 'cast_i32_f32': case 'sqrt_f32': case 'logistic_i8': case 'resize_bilinear_i8':
+    case 'argmax_i8': case 'gather_nd_i8': case 'gather_nd_c_i8':
+    case 'rowcopy_i8': case 'rowcopy_i32': case 'rowcopy_f32': case 'rowfill_i8': case 'rowfill_i32': case 'rowfill_f32':
+      return bindMovenetOp(K, op, p, t, w, i0, o0);
     default:
       throw new Error(`unknown op kind ${String((op as MOp).kind)}`);
+  }
+}
+
+/** Kernel calls for MoveNet's pre/post-processing ops (assembly/movenet.ts). */
+function bindMovenetOp(K: (name: string) => Kernel, op: MOp, p: Record<string, number>,
+  t: (i: number) => number, w: (name: string) => number, i0: number, o0: number): Call {
+  const bc = ['a0', 'a1', 'a2', 'a3', 'b0', 'b1', 'b2', 'b3', 'o0', 'o1', 'o2', 'o3'].map((k) => p[k]!);
+  // binary ops: operand pointers (one of them may be a constant weight block)
+  const operands = (): ((A: number) => [number, number]) => {
+    if (op.w.c === undefined) {
+      const i1 = t(op.in[1]!);
+      return (A) => [A + i0, A + i1];
+    }
+    const c = w('c');
+    return p.constFirst ? (A) => [c, A + i0] : (A) => [A + i0, c];
+  };
+  switch (op.kind) {
+    case 'bc_addsub_i8':
+    case 'bc_addsub_c_i8': {
+      const ab = operands(), f = K(op.kind);
+      const q = [p.sub!, p.aOffset!, p.aMult!, p.aShift!, p.bOffset!, p.bMult!, p.bShift!, p.leftShift!, p.outMult!, p.outShift!, p.outOffset!, p.actMin!, p.actMax!];
+      if (op.kind === 'bc_addsub_i8') return (A) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, ...q); };
+      return (A, S) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, ...q, p.constFirst!, S); };
+    }
+    case 'bc_mul_i8':
+    case 'bc_mul_c_i8': {
+      const ab = operands(), f = K(op.kind);
+      const q = [p.aOffset!, p.bOffset!, p.outMult!, p.outShift!, p.outOffset!, p.actMin!, p.actMax!];
+      if (op.kind === 'bc_mul_i8') return (A) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, ...q); };
+      return (A, S) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, ...q, p.constFirst!, S); };
+    }
+    case 'bc_arith_i32':
+    case 'bc_arith_c_i32':
+    case 'bc_arith_f32':
+    case 'bc_arith_c_f32': {
+      const ab = operands(), f = K(op.kind.endsWith('i32') ? 'bc_arith_i32' : 'bc_arith_f32');
+      return (A) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, p.op!, p.actMin!, p.actMax!); };
+    }
+    case 'cast_i8_f32': {
+      const f = K('cast_i8_f32');
+      return (A) => f(A + i0, A + o0, p.n!, p.offset!);
+    }
+    case 'cast_i32_f32':
+    case 'sqrt_f32': {
+      const f = K(op.kind);
+      return (A) => f(A + i0, A + o0, p.n!);
+    }
+    case 'logistic_i8': {
+      if (p.fast) {
+        const f = K('logistic_i8');
+        return (A, S) => f(A + i0, A + o0, p.n!, p.inZp!, p.radius!, p.mult!, p.leftShift!, S);
+      }
+      const f = K('logistic_i8_ref');
+      return (A) => f(A + i0, A + o0, p.n!, p.inZp!, p.radius!, p.mult!, p.leftShift!);
+    }
+    case 'resize_bilinear_i8': {
+      const f = K('resize_bilinear_i8');
+      return (A) => f(A + i0, p.inH!, p.inW!, p.c!, A + o0, p.outH!, p.outW!, p.alignCorners!, p.halfPixel!);
+    }
+    case 'argmax_i8': {
+      const f = K('argmax_i8');
+      return (A) => f(A + i0, A + o0, p.outer!, p.axisLen!, p.inner!);
+    }
+    case 'gather_nd_i8':
+    case 'gather_nd_c_i8': {
+      const f = K('gather_nd_i8');
+      const g = [p.nSlices!, p.depth!, p.sliceSize!, p.d0!, p.d1!, p.d2!, p.d3!];
+      if (op.kind === 'gather_nd_c_i8') {
+        const idx = w('idx');
+        return (A) => f(A + i0, idx, A + o0, ...g);
+      }
+      const i1 = t(op.in[1]!);
+      return (A) => f(A + i0, A + i1, A + o0, ...g);
+    }
+    default: {
+      // rowcopy_* (tensor -> tensor) and rowfill_* (weight block -> tensor, in place)
+      const f = K('rowcopy');
+      const es = op.kind.endsWith('i8') ? 1 : 4;
+      const r = [es, p.outer!, p.len!, p.inStride!, p.inOff!, p.outStride!, p.outOff!];
+      if (op.kind.startsWith('rowfill')) {
+        const d = w('d');
+        return (A) => f(d, A + o0, ...r);
+      }
+      return (A) => f(A + i0, A + o0, ...r);
+    }
   }
 }

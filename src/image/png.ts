@@ -254,7 +254,7 @@ function prefix(chunks: Uint8Array[], n: number): Uint8Array[] {
 async function inflateInto(chunks: Uint8Array[], out: Uint8Array): Promise<'ok' | 'trailing' | ImageError> {
   const expected = out.length;
   let i = 0;
-  const source = new ReadableStream<Uint8Array>({
+  const source = new ReadableStream<BufferSource>({
     pull(controller) {
       // Copy each chunk: the stream implementation may take ownership of what it is given.
       if (i < chunks.length) controller.enqueue(chunks[i++]!.slice());

@@ -77,6 +77,64 @@ const poolCheck = (p: P): string | null => {
 };
 const flatN = (p: P) => p.n!;
 
+// ---- MoveNet's pre/post-processing ops (assembly/movenet.ts) ----
+// Broadcasting binary ops take 4-D shapes a*, b*, o* (leading 1s added); every
+// input dimension is 1 or the output's. One operand may be a constant stored as
+// weight block `c` instead of a tensor (constFirst: the constant is operand a).
+const bc4 = ['a0', 'a1', 'a2', 'a3', 'b0', 'b1', 'b2', 'b3', 'o0', 'o1', 'o2', 'o3'];
+const vol4 = (p: P, k: string) => p[`${k}0`]! * p[`${k}1`]! * p[`${k}2`]! * p[`${k}3`]!;
+const bcCheck = (p: P): string | null => {
+  for (let i = 0; i < 4; i++) {
+    const o = p[`o${i}`]!, a = p[`a${i}`]!, b = p[`b${i}`]!;
+    if (!(o >= 1 && o <= 1 << 24)) return `o${i}=${o}`;
+    if (!((a === 1 || a === o) && (b === 1 || b === o))) return 'broadcast shapes';
+  }
+  if (p.constFirst !== undefined && p.constFirst !== 0 && p.constFirst !== 1) return 'constFirst';
+  return vol4(p, 'o') <= 2 ** 28 ? null : 'size';
+};
+/** int8 ops with a constant operand of at most this many elements use 256-entry tables (scratch) */
+const LUT_MAX_CONST = 64;
+const bcSpec = (dt: MTensor['dtype'], extra: string[], withConst: boolean, check?: (p: P) => string | null, lut = false): OpSpec => ({
+  ins: withConst ? [[dt, (p) => vol4(p, p.constFirst ? 'b' : 'a')]] : [[dt, (p) => vol4(p, 'a')], [dt, (p) => vol4(p, 'b')]],
+  outs: [[dt, (p) => vol4(p, 'o')]],
+  weights: withConst ? { c: (p) => dtypeBytes(dt) * vol4(p, p.constFirst ? 'a' : 'b') } : {},
+  ...(lut ? { scratch: (p: P) => { const n = vol4(p, p.constFirst ? 'a' : 'b'); return n <= LUT_MAX_CONST ? 256 * n : 0; } } : {}),
+  params: [...bc4, ...extra, ...(withConst ? ['constFirst'] : [])],
+  check: check ? both(bcCheck, check) : bcCheck,
+});
+const addsubQ = ['sub', 'aOffset', 'aMult', 'aShift', 'bOffset', 'bMult', 'bShift', 'leftShift', 'outMult', 'outShift', 'outOffset', 'actMin', 'actMax'];
+const addsubCheck = (p: P) => (p.leftShift! >= 0 && p.leftShift! <= 24 && p.actMin! >= -128 && p.actMax! <= 127 && (p.sub === 0 || p.sub === 1) ? null : 'params');
+const mulQ = ['aOffset', 'bOffset', 'outMult', 'outShift', 'outOffset', 'actMin', 'actMax'];
+const mulCheck = (p: P) => (p.actMin! >= -128 && p.actMax! <= 127 && Math.abs(p.aOffset!) <= 255 && Math.abs(p.bOffset!) <= 255 ? null : 'params');
+const arithCheck = (p: P) => (p.op! >= 0 && p.op! <= 3 ? null : 'op');
+/** strided row copy: out[r*outStride + outOff + i] = src[r*inStride + inOff + i] */
+const rowParams = ['outer', 'len', 'inStride', 'inOff', 'outStride', 'outOff', 'inN', 'outN'];
+const rowCheck = (p: P): string | null => {
+  for (const k of rowParams) if (!(p[k]! >= 0 && p[k]! < 2 ** 28)) return `${k}=${p[k]}`;
+  if (!(p.outer! >= 1 && p.len! >= 1)) return 'empty';
+  if (!((p.outer! - 1) * p.inStride! + p.inOff! + p.len! <= p.inN! && (p.outer! - 1) * p.outStride! + p.outOff! + p.len! <= p.outN!)) return 'rows out of bounds';
+  return null;
+};
+const rowSpec = (dt: MTensor['dtype'], fromWeights: boolean): OpSpec => ({
+  // rowfill (fromWeights) writes constant rows into a tensor other ops already wrote part of: it lists that tensor as input too
+  ins: [[dt, (p) => (fromWeights ? p.outN! : p.inN!)]],
+  outs: [[dt, (p) => p.outN!]],
+  weights: fromWeights ? { d: (p) => dtypeBytes(dt) * p.inN! } : {},
+  params: rowParams,
+  check: rowCheck,
+});
+const gatherParams = ['pN', 'nSlices', 'depth', 'sliceSize', 'd0', 'd1', 'd2', 'd3'];
+const gatherCheck = (p: P): string | null => {
+  if (!(p.depth! >= 1 && p.depth! <= 4 && p.nSlices! >= 1 && p.sliceSize! >= 1)) return 'gather geometry';
+  let n = p.sliceSize!;
+  for (let j = 0; j < 4; j++) {
+    const d = p[`d${j}`]!;
+    if (!(d >= 1 && d <= 1 << 24)) return `d${j}`;
+    if (j < p.depth!) n *= d;
+  }
+  return n === p.pN && n < 2 ** 28 && p.nSlices! * p.sliceSize! < 2 ** 28 ? null : 'params shape';
+};
+
 export const OPS = {
   conv_i8: {
     ins: [['int8', (p) => p.inH! * p.inW! * p.inC!]],
@@ -205,6 +263,48 @@ export const OPS = {
     ins: [['float32', flatN], ['float32', flatN]], outs: [['float32', flatN]], weights: {},
     params: ['n', 'actMin', 'actMax'],
   },
+  // MoveNet ops (assembly/movenet.ts)
+  bc_addsub_i8: bcSpec('int8', addsubQ, false, addsubCheck),
+  bc_addsub_c_i8: bcSpec('int8', addsubQ, true, addsubCheck, true),
+  bc_mul_i8: bcSpec('int8', mulQ, false, mulCheck),
+  bc_mul_c_i8: bcSpec('int8', mulQ, true, mulCheck, true),
+  bc_arith_i32: bcSpec('int32', ['op', 'actMin', 'actMax'], false, arithCheck),
+  bc_arith_c_i32: bcSpec('int32', ['op', 'actMin', 'actMax'], true, arithCheck),
+  bc_arith_f32: bcSpec('float32', ['op', 'actMin', 'actMax'], false, arithCheck),
+  bc_arith_c_f32: bcSpec('float32', ['op', 'actMin', 'actMax'], true, arithCheck),
+  cast_i8_f32: { ins: [['int8', flatN]], outs: [['float32', flatN]], weights: {}, params: ['n', 'offset'] },
+  cast_i32_f32: { ins: [['int32', flatN]], outs: [['float32', flatN]], weights: {}, params: ['n'] },
+  sqrt_f32: { ins: [['float32', flatN]], outs: [['float32', flatN]], weights: {}, params: ['n'] },
+  logistic_i8: {
+    ins: [['int8', flatN]], outs: [['int8', flatN]], weights: {},
+    scratch: (p) => (p.fast ? 256 : 0),
+    params: ['n', 'inZp', 'radius', 'mult', 'leftShift', 'fast'],
+  },
+  resize_bilinear_i8: {
+    ins: [['int8', (p) => p.inH! * p.inW! * p.c!]], outs: [['int8', (p) => p.outH! * p.outW! * p.c!]], weights: {},
+    params: ['inH', 'inW', 'c', 'outH', 'outW', 'alignCorners', 'halfPixel'],
+    check: (p) => (['inH', 'inW', 'c', 'outH', 'outW'].every((k) => p[k]! >= 1 && p[k]! <= 1 << 16) ? null : 'shape'),
+  },
+  argmax_i8: {
+    ins: [['int8', (p) => p.outer! * p.axisLen! * p.inner!]], outs: [['int32', (p) => p.outer! * p.inner!]], weights: {},
+    params: ['outer', 'axisLen', 'inner'],
+    check: (p) => (p.outer! >= 1 && p.axisLen! >= 1 && p.inner! >= 1 ? null : 'shape'),
+  },
+  gather_nd_i8: {
+    ins: [['int8', (p) => p.pN!], ['int32', (p) => p.nSlices! * p.depth!]], outs: [['int8', (p) => p.nSlices! * p.sliceSize!]], weights: {},
+    params: gatherParams, check: gatherCheck,
+  },
+  gather_nd_c_i8: {
+    ins: [['int8', (p) => p.pN!]], outs: [['int8', (p) => p.nSlices! * p.sliceSize!]],
+    weights: { idx: (p) => 4 * p.nSlices! * p.depth! },
+    params: gatherParams, check: gatherCheck,
+  },
+  rowcopy_i8: rowSpec('int8', false),
+  rowcopy_i32: rowSpec('int32', false),
+  rowcopy_f32: rowSpec('float32', false),
+  rowfill_i8: rowSpec('int8', true),
+  rowfill_i32: rowSpec('int32', true),
+  rowfill_f32: rowSpec('float32', true),
 } satisfies Record<string, OpSpec>;
 
 export type OpKind = keyof typeof OPS;

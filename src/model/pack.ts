@@ -136,9 +136,15 @@ export function convChunkPixels(kh: number, kw: number, cin: number): number {
   return ch;
 }
 
-/** Scratch bytes conv_i8 needs: one im2col chunk of int16 rows plus write slack. */
+/**
+ * Scratch bytes conv_i8 needs (mirrors conv_scratch_bytes in assembly/conv.ts): one im2col chunk of
+ * CH pixels (CH*Kp*2 bytes, interleaved by groups of 4 pixels), 4 staging rows of ((K+7)&~7)+8 int16,
+ * and 128 bytes of write slack. At most ~33 KB + 8*K bytes; independent of outW.
+ */
 export function convScratchBytes(kh: number, kw: number, cin: number, outW: number): number {
   void outW;
-  const Kp = evenUp(kh * kw * cin);
-  return convChunkPixels(kh, kw, cin) * Kp * 2 + 64;
+  const K = kh * kw * cin;
+  const Kp = evenUp(K);
+  const rowStride = (((K + 7) & ~7) + 8) * 2;
+  return convChunkPixels(kh, kw, cin) * Kp * 2 + 4 * rowStride + 128;
 }

@@ -15,6 +15,7 @@ import { classifyUploadType, imageFromMultipart, readBodyLimited } from './body'
 import type { Env } from './env';
 import { HttpError, errorBody } from './errors';
 import { readLimits, type Limits } from './limits';
+import { PAGE_HTML, pageHeaders } from './page';
 import { scoresOf, topK } from './scores';
 import { Timings, now } from './timing';
 
@@ -217,6 +218,9 @@ export function errorResponse(err: unknown): Response {
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+
+  // The demo page (src/worker/page.ts): inline CSS + JS under a hash-based CSP.
+  app.get('/', async (c) => c.body(PAGE_HTML, 200, await pageHeaders()));
 
   app.get('/healthz', (c) => {
     const s = deps.cache(c.env).stats();

@@ -191,7 +191,7 @@ export function ihdr(w: number, h: number, bitDepth: number, colorType: number, 
 }
 
 export async function zlibDeflate(data: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([data]).stream().pipeThrough(new CompressionStream('deflate'));
+  const stream = new Blob([data.slice()]).stream().pipeThrough(new CompressionStream('deflate'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
@@ -421,6 +421,6 @@ export function encodeDcOnlyJpeg(cfg: DcOnlyConfig): Uint8Array {
 }
 
 export async function sha256Hex(data: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', data.slice()));
   return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
 }
