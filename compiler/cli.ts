@@ -1,6 +1,6 @@
 // edgelens CLI (Node only; never bundled into the Worker).
 //
-//   edgelens compile <model.tflite> -o <artifact> [--labels <file>] [--name <id>] [--mean a,b,c --std a,b,c] [--meta json] [--reference]
+//   edgelens compile <model.tflite> -o <artifact> [--labels <file>] [--name <id>] [--mean a,b,c --std a,b,c] [--meta json] [--input-size N|HxW] [--reference]
 //   edgelens run <model.tflite|artifact> --input <in.bin> --output <out.bin>
 //   edgelens golden [dir]                 (default ../shared/golden)
 //   edgelens bench <model> [--runs N] [--json]
@@ -60,10 +60,17 @@ async function main(argv: string[]): Promise<number> {
       const std = triple(str(flags.std), 'std');
       if ((mean && !std) || (!mean && std)) throw new CompileError('--mean and --std go together');
       const meta = str(flags.meta) ? JSON.parse(str(flags.meta)!) : undefined;
+      const sizeArg = str(flags['input-size']);
+      let inputSize: [number, number] | undefined;
+      if (sizeArg) {
+        const m = /^(\d+)(?:x(\d+))?$/.exec(sizeArg);
+        if (!m) throw new CompileError('--input-size takes N or HxW, e.g. 160 or 160x160');
+        inputSize = [Number(m[1]), Number(m[2] ?? m[1])];
+      }
       const t0 = performance.now();
       const { artifact, report } = await compileTflite(new Uint8Array(readFileSync(src)), {
         name: str(flags.name) ?? src.split('/').pop()!.replace(/\.tflite$/, ''),
-        labels, meta, sourceFile: src.split('/').pop(), reference: flags.reference === true,
+        labels, meta, sourceFile: src.split('/').pop(), reference: flags.reference === true, inputSize,
         ...(mean && std ? { normalization: { mean, std } } : {}),
       });
       writeFileSync(out, artifact);

@@ -35,6 +35,9 @@ export interface CompileOptions {
   meta?: Record<string, unknown>;
   /** use the scalar reference kernels for every op (debugging / cross-checks) */
   reference?: boolean;
+  /** compile for another input size [height, width]: shapes are re-derived through the graph
+   *  (works for fully convolutional models with global pooling, e.g. MobileNetV2) */
+  inputSize?: [number, number];
   /** give every tensor its own arena space so all intermediates survive a run (for traces) */
   noReuse?: boolean;
   sourceFile?: string;
@@ -55,6 +58,8 @@ type Domain = 'int8' | 'float32' | 'int32';
 
 interface TInfo {
   t: TfTensor;
+  /** the tensor's shape (recomputed when the input size is overridden) */
+  shape: number[];
   domain: Domain;
   /** quantization in the int8 domain */
   scale: number;
@@ -127,7 +132,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
       }
     }
     const zp = q ? q.zeroPoint[0]! - (fromU8 ? 128 : 0) : 0;
-    return { t, domain, scale, zp, fromU8 };
+    return { t, shape: t.shape.slice(), domain, scale, zp, fromU8 };
   });
 
   const alias = new Map<number, number>();
@@ -161,7 +166,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
     return info[op.outputs[0]!]!;
   };
   const dims4 = (op: TfOperator, ti: TInfo, what: string): [number, number, number] => {
-    const s = ti.t.shape;
+    const s = ti.shape;
     if (s.length !== 4 || s[0] !== 1) err(op, `${what} must be a batch-1 NHWC tensor, has shape [${s}]`);
     if (s.some((d) => d < 1)) err(op, `${what} has an empty dimension [${s}]`);
     return [s[1]!, s[2]!, s[3]!];
@@ -190,8 +195,20 @@ async function lower(model: TfModel, opts: CompileOptions) {
     try { return activationRangeFloat(actFn); } catch (e) { return err(op, (e as Error).message); }
   };
   const checkOutShape = (op: TfOperator, o: TInfo, want: number[]) => {
-    if (o.t.shape.join() !== want.join()) err(op, `output shape [${o.t.shape}] does not match the computed [${want}]`);
+    if (opts.inputSize) { o.shape = want.slice(); return; }
+    if (o.shape.join() !== want.join()) err(op, `output shape [${o.shape}] does not match the computed [${want}]`);
   };
+  /** element-wise ops: the output has the input's shape */
+  const sameShape = (op: TfOperator, x: TInfo, o: TInfo) => {
+    if (opts.inputSize) o.shape = x.shape.slice();
+  };
+  if (opts.inputSize) {
+    const [h, w] = opts.inputSize;
+    if (!(Number.isInteger(h) && Number.isInteger(w) && h >= 8 && w >= 8 && h <= 4096 && w <= 4096)) throw new CompileError(`invalid input size ${h}x${w}`);
+    const ii = info[model.inputs[0]!];
+    if (!ii || ii.shape.length !== 4) throw new CompileError('--input-size needs an NHWC image input');
+    ii.shape = [ii.shape[0]!, h, w, ii.shape[3]!];
+  }
 
   /** weights as int8 or (w - zp) int16 for one filter tensor, with per-output-channel scales */
   const filterData = (op: TfOperator, f: TfTensor, channelDim: number, channels: number) => {
@@ -366,7 +383,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
     const a = info[ia]!, b = info[ib]!, out = out0(op);
     plainType(op, a, 'input 1'); plainType(op, b, 'input 2'); plainType(op, out, 'output');
     if (a.t.typeName !== b.t.typeName || a.t.typeName !== out.t.typeName) err(op, `mixed tensor types ${a.t.typeName}, ${b.t.typeName} -> ${out.t.typeName}`);
-    const shp = bcastShapes(op, a.t.shape, b.t.shape, out.t.shape);
+    const shp = bcastShapes(op, a.shape, b.shape, out.shape);
     const actFn = (op.options.activation as number | undefined) ?? 0;
     const withC = ca || cb;
     const ins = withC ? [ca ? ib : ia] : [ia, ib];
@@ -432,7 +449,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
   /** PACK / CONCATENATION: copy each input's rows into the output at its offset; constants last (in place) */
   const lowerPieces = (op: TfOperator, pieces: { i: number; len: number; outOff: number }[], outer: number, outStride: number) => {
     const out = out0(op);
-    const outN = numel(out.t.shape);
+    const outN = numel(out.shape);
     if (outN < 1) err(op, 'empty output');
     if (pieces.every((pc) => isConst(pc.i))) err(op, 'all inputs are constants (constant folding is not supported here)');
     for (const pc of pieces.filter((x) => !isConst(x.i))) {
@@ -499,11 +516,11 @@ async function lower(model: TfModel, opts: CompileOptions) {
         if (f.shape.length !== 2) err(op, `weights must be 2-D, have shape [${f.shape}]`);
         if ((o.weightsFormat as number) !== 0) err(op, 'shuffled weights format is not supported');
         const [outC, inDepth] = [f.shape[0]!, f.shape[1]!];
-        const n = numel(x.t.shape);
+        const n = numel(x.shape);
         if (inDepth < 1 || n % inDepth !== 0) err(op, `input of ${n} elements is not a multiple of the weights' depth ${inDepth}`);
         const batches = n / inDepth;
         const out = out0(op);
-        if (numel(out.t.shape) !== batches * outC) err(op, `output shape [${out.t.shape}] does not hold ${batches}x${outC}`);
+        if (numel(out.shape) !== batches * outC) err(op, `output shape [${out.shape}] does not hold ${batches}x${outC}`);
         lowerConvLike(op, 'conv', {
           inH: 1, inW: batches, inC: inDepth, outH: 1, outW: batches, outC, kH: 1, kW: 1, sH: 1, sW: 1, dH: 1, dW: 1,
           padT: 0, padL: 0, depthMult: 1, actFn: o.activation as number, legacyScale: true,
@@ -513,10 +530,11 @@ async function lower(model: TfModel, opts: CompileOptions) {
       case 'ADD': {
         if (needsGeneralBinary(op)) { lowerBinary(op); break; }
         const a = act(op, 0), b = act(op, 1), out = out0(op);
-        if (a.t.shape.join() !== b.t.shape.join() || out.t.shape.join() !== a.t.shape.join()) {
-          err(op, `broadcasting ADD is not supported (shapes [${a.t.shape}] + [${b.t.shape}] -> [${out.t.shape}])`);
+        sameShape(op, a, out);
+        if (a.shape.join() !== b.shape.join() || out.shape.join() !== a.shape.join()) {
+          err(op, `broadcasting ADD is not supported (shapes [${a.shape}] + [${b.shape}] -> [${out.shape}])`);
         }
-        const n = numel(out.t.shape);
+        const n = numel(out.shape);
         if (a.domain === 'float32') {
           anyFloat = true;
           const [amin, amax] = fActRange(op, o.activation as number);
@@ -568,7 +586,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
         if (!isConst(axisIdx)) err(op, 'axis must be constant');
         const axes = Array.from(constVals.get(axisIdx) ?? constInt32(T[axisIdx]!)).map((a) => (a < 0 ? a + 4 : a)).sort();
         if (axes.join() !== '1,2') err(op, `only MEAN over the spatial axes [1,2] is supported, got [${axes}]`);
-        if (numel(out.t.shape) !== c) err(op, `output shape [${out.t.shape}] must hold ${c} values`);
+        if (numel(out.shape) !== c) err(op, `output shape [${out.shape}] must hold ${c} values`);
         if (x.domain === 'float32') {
           anyFloat = true;
           emit('mean_f32', op, [op.inputs[0]!], op.outputs, { h, w, c });
@@ -588,10 +606,11 @@ async function lower(model: TfModel, opts: CompileOptions) {
       }
       case 'SOFTMAX': {
         const x = act(op, 0), out = out0(op);
-        const s = x.t.shape;
+        const s = x.shape;
         const depth = s[s.length - 1] ?? 1;
         const outer = numel(s) / depth;
-        if (out.t.shape.join() !== s.join()) err(op, 'output shape must equal input shape');
+        sameShape(op, x, out);
+        if (out.shape.join() !== s.join()) err(op, 'output shape must equal input shape');
         const beta = o.beta as number;
         if (x.domain === 'float32') {
           anyFloat = true;
@@ -609,10 +628,11 @@ async function lower(model: TfModel, opts: CompileOptions) {
       }
       case 'QUANTIZE': {
         const x = act(op, 0), out = out0(op);
-        if (numel(x.t.shape) !== numel(out.t.shape)) err(op, 'shape mismatch');
+        sameShape(op, x, out);
+        if (numel(x.shape) !== numel(out.shape)) err(op, 'shape mismatch');
         needQuant(op, out, 'output');
         if (out.domain !== 'int8') err(op, `quantizing to ${out.t.typeName} is not supported`);
-        const n = numel(out.t.shape);
+        const n = numel(out.shape);
         if (x.domain === 'float32') {
           anyFloat = true;
           emit('quantize_f32_i8', op, [op.inputs[0]!], op.outputs, { n, scale: out.scale, zp: out.zp, qmin: -128, qmax: 127 });
@@ -631,10 +651,11 @@ async function lower(model: TfModel, opts: CompileOptions) {
       }
       case 'DEQUANTIZE': {
         const x = act(op, 0), out = out0(op);
+        sameShape(op, x, out);
         if (x.domain !== 'int8' || out.domain !== 'float32') err(op, `dequantizing ${x.t.typeName} to ${out.t.typeName} is not supported`);
         needQuant(op, x, 'input');
         anyFloat = true;
-        emit('dequantize_i8_f32', op, [op.inputs[0]!], op.outputs, { n: numel(x.t.shape), scale: x.scale, zp: x.zp });
+        emit('dequantize_i8_f32', op, [op.inputs[0]!], op.outputs, { n: numel(x.shape), scale: x.scale, zp: x.zp });
         if (softmaxOut.has(op.inputs[0]!)) softmaxOut.add(op.outputs[0]!);
         break;
       }
@@ -642,7 +663,11 @@ async function lower(model: TfModel, opts: CompileOptions) {
       case 'SQUEEZE':
       case 'EXPAND_DIMS': {
         const x = act(op, 0), out = out0(op);
-        if (numel(x.t.shape) !== numel(out.t.shape)) err(op, `cannot reshape [${x.t.shape}] to [${out.t.shape}]`);
+        if (numel(x.shape) !== numel(out.shape)) {
+          err(op, opts.inputSize
+            ? `cannot change the input size: this ${op.name} of [${x.shape}] to [${out.shape}] depends on it (only fully convolutional models with global pooling can be resized)`
+            : `cannot reshape [${x.shape}] to [${out.shape}]`);
+        }
         if (x.domain !== out.domain || x.scale !== out.scale || x.zp !== out.zp) err(op, 'input and output types/quantization differ');
         alias.set(op.outputs[0]!, rep(op.inputs[0]!));
         if (softmaxOut.has(op.inputs[0]!)) softmaxOut.add(op.outputs[0]!);
@@ -672,7 +697,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
       }
       case 'SHAPE': {
         const x = info[op.inputs[0]!]!;
-        constVals.set(op.outputs[0]!, Int32Array.from(x.t.shape));
+        constVals.set(op.outputs[0]!, Int32Array.from(x.shape));
         break;
       }
       case 'STRIDED_SLICE': {
@@ -714,8 +739,8 @@ async function lower(model: TfModel, opts: CompileOptions) {
         break;
       case 'CAST': {
         const x = act(op, 0), out = out0(op);
-        const n = numel(x.t.shape);
-        if (numel(out.t.shape) !== n) err(op, 'input and output sizes differ');
+        const n = numel(x.shape);
+        if (numel(out.shape) !== n) err(op, 'input and output sizes differ');
         if (out.t.typeName !== 'FLOAT32') err(op, `CAST to ${out.t.typeName} is not supported`);
         anyFloat = true;
         // static_cast of the stored value: uint8 tensors hold (p - 128) here
@@ -727,15 +752,15 @@ async function lower(model: TfModel, opts: CompileOptions) {
       case 'SQRT': {
         const x = act(op, 0), out = out0(op);
         if (x.t.typeName !== 'FLOAT32' || out.t.typeName !== 'FLOAT32') err(op, `only float32 SQRT is supported, not ${x.t.typeName}`);
-        if (numel(out.t.shape) !== numel(x.t.shape)) err(op, 'input and output sizes differ');
+        if (numel(out.shape) !== numel(x.shape)) err(op, 'input and output sizes differ');
         anyFloat = true;
-        emit('sqrt_f32', op, [op.inputs[0]!], op.outputs, { n: numel(x.t.shape) });
+        emit('sqrt_f32', op, [op.inputs[0]!], op.outputs, { n: numel(x.shape) });
         break;
       }
       case 'LOGISTIC': {
         const x = act(op, 0), out = out0(op);
-        const n = numel(x.t.shape);
-        if (numel(out.t.shape) !== n) err(op, 'input and output sizes differ');
+        const n = numel(x.shape);
+        if (numel(out.shape) !== n) err(op, 'input and output sizes differ');
         if (x.t.typeName !== 'INT8' || out.t.typeName !== 'INT8') err(op, `only int8 LOGISTIC is supported (TFLite Micro's integer kernel), not ${x.t.typeName} -> ${out.t.typeName}`);
         needQuant(op, x, 'input'); needQuant(op, out, 'output');
         if (out.zp !== -128) err(op, `output zero point must be -128, is ${out.zp}`);
@@ -755,7 +780,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
         const si = op.inputs[1];
         if (si === undefined || si < 0 || !isConst(si)) err(op, 'the size input must be constant');
         const size = constI32(op, si!, 'size');
-        if (size.length !== 2 || size[0] !== outH || size[1] !== outW) err(op, `size [${size}] does not match the output shape [${out.t.shape}]`);
+        if (size.length !== 2 || size[0] !== outH || size[1] !== outW) err(op, `size [${size}] does not match the output shape [${out.shape}]`);
         if (oc !== c) err(op, `output has ${oc} channels, input ${c}`);
         const ac = o.alignCorners ? 1 : 0, hp = o.halfPixelCenters ? 1 : 0;
         if (ac && hp) err(op, 'half_pixel_centers and align_corners cannot both be set');
@@ -770,7 +795,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
         if (ai === undefined || ai < 0 || !isConst(ai)) err(op, 'axis must be constant');
         const av = constI32(op, ai!, 'axis');
         if (av.length !== 1) err(op, `axis must be a single value, has ${av.length}`);
-        const s = x.t.shape;
+        const s = x.shape;
         const axis = av[0]! < 0 ? av[0]! + s.length : av[0]!;
         if (!(axis >= 0 && axis < s.length)) err(op, `axis ${av[0]} out of range for shape [${s}]`);
         if (out.t.typeName !== 'INT32') err(op, `output type ${out.t.typeName} is not supported (int32 only)`);
@@ -787,7 +812,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
         const prm = act(op, 0), idx = info[ii!]!, out = out0(op);
         if (idx.t.typeName !== 'INT32') err(op, `indices type ${idx.t.typeName} is not supported (int32 only)`);
         if (prm.domain !== 'int8' || out.t.typeName !== prm.t.typeName) err(op, `only int8 params are supported, not ${prm.t.typeName} -> ${out.t.typeName}`);
-        const ps = prm.t.shape, is = idx.t.shape;
+        const ps = prm.shape, is = idx.shape;
         if (is.length < 1) err(op, 'indices must be at least a vector');
         const depth = is[is.length - 1]!;
         if (!(depth >= 1 && depth <= 4 && depth <= ps.length)) err(op, `index depth ${depth} is not supported (1 to min(4, params rank ${ps.length}))`);
@@ -808,7 +833,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
       case 'UNPACK': {
         const x = act(op, 0);
         plainType(op, x, 'input');
-        const s = x.t.shape;
+        const s = x.shape;
         let axis = o.axis as number;
         if (axis < 0) axis += s.length;
         if (!(axis >= 0 && axis < s.length)) err(op, `axis ${o.axis as number} out of range for shape [${s}]`);
@@ -819,7 +844,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
         const want = [...s.slice(0, axis), ...s.slice(axis + 1)];
         op.outputs.forEach((oi, k) => {
           const ot = info[oi]!;
-          if (ot.t.shape.join() !== want.join() || ot.t.typeName !== x.t.typeName) err(op, `output ${k} must be ${x.t.typeName} [${want}], is ${ot.t.typeName} [${ot.t.shape}]`);
+          if (ot.shape.join() !== want.join() || ot.t.typeName !== x.t.typeName) err(op, `output ${k} must be ${x.t.typeName} [${want}], is ${ot.t.typeName} [${ot.shape}]`);
           emit(rowKind(x, 'rowcopy'), op, [op.inputs[0]!], [oi], { outer, len: inner, inStride: N * inner, inOff: k * inner, outStride: inner, outOff: 0, inN: numel(s), outN: outer * inner });
         });
         break;
@@ -827,7 +852,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
       case 'CONCATENATION': {
         const out = out0(op);
         plainType(op, out, 'output');
-        const s = out.t.shape;
+        const s = out.shape;
         let axis = o.axis as number;
         if (axis < 0) axis += s.length;
         if (!(axis >= 0 && axis < s.length)) err(op, `axis ${o.axis as number} out of range for shape [${s}]`);
@@ -835,7 +860,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
         if (op.inputs.some((i) => i < 0)) err(op, 'missing input');
         let off = 0;
         const pieces = op.inputs.map((i, k) => {
-          const ti = info[i]!, ts = ti.t.shape;
+          const ti = info[i]!, ts = ti.shape;
           if (ts.length !== s.length || ts.some((dd, j) => j !== axis && dd !== s[j])) err(op, `input ${k} of shape [${ts}] does not fit the output [${s}] on axis ${axis}`);
           if (ti.t.typeName !== out.t.typeName) err(op, `input ${k} is ${ti.t.typeName}, the output ${out.t.typeName}`);
           if (ti.domain === 'int8' && (ti.scale !== out.scale || ti.zp !== out.zp)) {
@@ -860,7 +885,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
   if (model.inputs.length !== 1) throw new CompileError(`models with ${model.inputs.length} inputs are not supported (1 expected)`);
   const inIdx = model.inputs[0]!;
   const inInfo = info[inIdx]!;
-  const inShape = inInfo.t.shape;
+  const inShape = inInfo.shape;
   if (inShape.length !== 4 || inShape[0] !== 1 || inShape[3] !== 3) throw new CompileError(`input must be an RGB image tensor [1,H,W,3], is [${inShape}]`);
   if (inInfo.domain === 'int32') throw new CompileError(`input type ${inInfo.t.typeName} is not supported`);
   const outIdxs = model.outputs;
@@ -895,7 +920,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
   const planned = [...used].map((r) => {
     const ti = info[r]!;
     const es = ti.domain === 'int8' ? 1 : 4;
-    return { r, bytes: numel(ti.t.shape) * es, start: opts.noReuse ? -1 : first.get(r)!, end: opts.noReuse ? ops.length : last.get(r)! };
+    return { r, bytes: numel(ti.shape) * es, start: opts.noReuse ? -1 : first.get(r)!, end: opts.noReuse ? ops.length : last.get(r)! };
   });
   const placed: { start: number; end: number; off: number; size: number }[] = [];
   const offsetOf = new Map<number, number>();
@@ -918,7 +943,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
     const ti = info[t.r]!;
     tensorIndex.set(t.r, mtensors.length);
     mtensors.push({
-      name: ti.t.name, shape: ti.t.shape.slice(), dtype: ti.domain === 'int8' ? 'int8' : ti.domain === 'float32' ? 'float32' : 'int32',
+      name: ti.t.name, shape: ti.shape.slice(), dtype: ti.domain === 'int8' ? 'int8' : ti.domain === 'float32' ? 'float32' : 'int32',
       offset: offsetOf.get(t.r)!, bytes: t.bytes,
       ...(ti.t.quant ? { scale: ti.scale, zeroPoint: ti.zp } : {}),
     });
@@ -948,7 +973,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
   const outputs: OutputSpec[] = outIdxs.map((i) => {
     const ti = info[i]!;
     if (ti.domain === 'int32') throw new CompileError(`output type ${ti.t.typeName} is not supported`);
-    return { name: ti.t.name, shape: ti.t.shape.slice(), dtype: dtypeOf(ti), scale: ti.scale || 1, zeroPoint: origZp(ti), kind: softmaxOut.has(i) ? 'softmax' : 'logits' };
+    return { name: ti.t.name, shape: ti.shape.slice(), dtype: dtypeOf(ti), scale: ti.scale || 1, zeroPoint: origZp(ti), kind: softmaxOut.has(i) ? 'softmax' : 'logits' };
   });
   if (opts.labels) {
     const classes = numel(outputs[0]!.shape);
