@@ -1,6 +1,6 @@
 // CONV_2D / FULLY_CONNECTED, int8 activations, TFLite reference semantics (double-rounding requant).
 import { mbqm, clampi } from './requant';
-import { requantStore4x8, RQ_HEADER, RQ_BLOCK } from './simd_requant';
+import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_MODE_LEFT, RQ_MODE_FAST } from './simd_requant';
 export { test_vec_requant } from './simd_requant';
 
 // ---------------------------------------------------------------------------------------------
@@ -140,10 +140,14 @@ function tile_i8(rp: usize, wp: usize, kpairs: i32, qb: usize, out: usize, pixSt
   zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i8, i32>(rp, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
 function tile_i8_left(rp: usize, wp: usize, kpairs: i32, qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
   zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i8, i64>(rp, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
+function tile_i8_fast(rp: usize, wp: usize, kpairs: i32, qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
+  zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i8, i16>(rp, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
 function tile_i16(rp: usize, wp: usize, kpairs: i32, qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
   zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i16, i32>(rp, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
 function tile_i16_left(rp: usize, wp: usize, kpairs: i32, qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
   zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i16, i64>(rp, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
+function tile_i16_fast(rp: usize, wp: usize, kpairs: i32, qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
+  zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i16, i16>(rp, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
 
 // 1 pixel x 32 channels (4 weight blocks)
 // @ts-ignore: decorator
@@ -227,7 +231,9 @@ function convBody<W, L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, p
   const pixStride = <usize>outC;
   const direct = kH == 1 && kW == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 && inW == outW && inH == outH;
   const q0 = qPtr + RQ_HEADER;
-  const tile: Tile4x8 = sizeof<W>() == 1 ? (sizeof<L>() == 8 ? tile_i8_left : tile_i8) : (sizeof<L>() == 8 ? tile_i16_left : tile_i16);
+  const tile: Tile4x8 = sizeof<W>() == 1
+    ? (sizeof<L>() == 8 ? tile_i8_left : sizeof<L>() == 2 ? tile_i8_fast : tile_i8)
+    : (sizeof<L>() == 8 ? tile_i16_left : sizeof<L>() == 2 ? tile_i16_fast : tile_i16);
 
   const RS = <usize>convRowStride(K);
   const stage = scratch + <usize>CH * rowBytes; // 4 staging rows, row-major int16
@@ -326,16 +332,21 @@ export function conv_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32,
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32,
   scratchPtr: usize): void {
-  const hasLeft = load<i32>(qPtr) != 0;
+  // requant mode (simd_requant.ts): 1 = LEFT (i64), 2 = FAST (i16), else GENERAL (i32)
+  const mode = load<i32>(qPtr);
   if (wIs16) {
-    if (hasLeft) convBody<i16, i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
+    if (mode == RQ_MODE_LEFT) convBody<i16, i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
+    else if (mode == RQ_MODE_FAST) convBody<i16, i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
     else convBody<i16, i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
   } else {
-    if (hasLeft) convBody<i8, i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
+    if (mode == RQ_MODE_LEFT) convBody<i8, i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
+    else if (mode == RQ_MODE_FAST) convBody<i8, i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
     else convBody<i8, i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
   }
 }

@@ -1,6 +1,6 @@
 // DEPTHWISE_CONV_2D, int8 activations, TFLite reference semantics (double-rounding requant).
 import { mbqm, clampi } from './requant';
-import { requantStore4x8, RQ_HEADER, RQ_BLOCK } from './simd_requant';
+import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_MODE_LEFT, RQ_MODE_FAST } from './simd_requant';
 
 // ---------------------------------------------------------------------------------------------
 // Scalar reference (the spec)
@@ -213,10 +213,11 @@ function dwBody<L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr:
 export function dw_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
-  if (load<i32>(qPtr) != 0)
-    dwBody<i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
-  else
-    dwBody<i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-      kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
+  const mode = load<i32>(qPtr); // 1 = LEFT (i64), 2 = FAST (i16), else GENERAL (i32)
+  if (mode == RQ_MODE_LEFT) dwBody<i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
+  else if (mode == RQ_MODE_FAST) dwBody<i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
+  else dwBody<i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
 }

@@ -1,81 +1,151 @@
-// Vectorized, bit-exact tflite::MultiplyByQuantizedMultiplier (double rounding) for the
-// fast conv / depthwise kernels.
+// Vectorized, bit-exact tflite::MultiplyByQuantizedMultiplier (double rounding) for the fast conv /
+// depthwise kernels, followed by + outZp, saturating narrow to int8 and the activation clamp.
 //
-// The kernels accumulate tiles of 4 output pixels x 8 output channels with lanes = channels.
-// requantStore4x8 transposes each 4x4 sub-block so that lanes = 4 pixels of ONE channel: then the
-// per-channel multiplier and shift are uniform across the vector and the variable right shift is a
-// plain i32x4.shr_s by a scalar. Per channel vector:
-//   v   = acc * 2^L                                 (i32x4.mul wraps like the scalar code; skipped when no channel has L > 0)
-//   y   = SRDHM(v, M) = hi32(2*v*M + 2^31)          (= floor((v*M + 2^30) / 2^31), which equals gemmlowp's
-//                                                    nudge + truncating division for every (v, M) except v = M = INT_MIN)
-//   r   = RDBP(y, R) = (y >> R) + ((y & mask) > (mask >> 1) + (y < 0))   (exactly the scalar formula, lanes uniform)
-// then + outZp (i16 saturating after a saturating narrow), narrow to int8 (saturating), clamp in int8.
+// The kernels accumulate tiles of 4 output pixels x 8 output channels with lanes = channels. The requant
+// works on vectors whose 4 lanes are the 4 pixels of ONE channel, so the per-channel multiplier and
+// shift are uniform across a vector and the variable right shift is a plain i32x4.shr_s by a scalar:
+//   t   = [p0c, p1c, p0c', p1c'] (first stage of a 4x4 transpose), times 2^L (i32x4.mul, wraps like the
+//         scalar code; only in mode LEFT)
+//   y   = SRDHM(v, M) = hi32(2*v*M + 2^31) via i64x2.extmul_{low,high}_i32x4_s against [M, M, M', M'];
+//         = floor((v*M + 2^30) / 2^31), which equals gemmlowp's nudge + truncating division for every
+//         (v, M) except v = M = INT32_MIN. Taking the high halves of two pixel pairs finishes the transpose.
+//   RDBP(y, R):
+//     GENERAL: (y >> R) + ((y & mask) > (mask >> 1) + (y < 0))  -- exactly the scalar formula, any R
+//     FAST (every channel 1 <= R <= 21, no left shifts):
+//              (min(y, 2^30) + 2^(R-1) + (y >> 31)) >> R
+//         = floor((y + 2^(R-1) - [y < 0]) / 2^R) = round half away from zero, exactly RDBP; the min only
+//         changes y > 2^30, whose result (>= 2^(30-R) >= 512) and clamped result both saturate int8.
+// Requant modes are compile-time type parameters Q: i64 = LEFT (some shift > 0; GENERAL rounding),
+// i32 = GENERAL, i16 = FAST.
 //
-// Requant block (packRequant in src/model/pack.ts), 16-byte header + per block of 8 channels 192 bytes:
-//   header: i32 hasLeft (any shift > 0), i32 nBlocks, 0, 0
-//   block:  i32[8] bias | i32[8] M | i32[8] 2^L | i32[8] R | i32[8] (1<<R)-1 | i32[8] ((1<<R)-1)>>1
+// Requant block (packRequant in src/model/pack.ts): 16-byte header
+//   [i32 mode (0 GENERAL, 1 LEFT, 2 FAST), i32 nBlocks, 0, 0]
+// then per block of 8 channels RQ_BLOCK = 320 bytes:
+//   +0   i32[8]  bias
+//   +32  i32[16] M pairs  [M0 M0 M1 M1 | M2 M2 M3 M3 | M4 M4 M5 M5 | M6 M6 M7 M7]
+//   +96  i32[16] 2^L pairs (same order)
+//   +160 i32[8]  R
+//   +192 i32[8]  2^(R-1) (0 if R = 0)
+//   +224 i32[8]  (1 << R) - 1
+//   +256 i32[8]  ((1 << R) - 1) >> 1
+//   +288 i32[8]  0 (reserved)
+// (R = max(-shift, 0), L = max(shift, 0), shifts taken mod 32 like wasm / the scalar spec.)
 
 export const RQ_HEADER: usize = 16;
-export const RQ_BLOCK: usize = 192;
-const RQ_M: usize = 32;
-const RQ_LMUL: usize = 64;
-const RQ_R: usize = 96;
-const RQ_MASK: usize = 128;
-const RQ_THR: usize = 160;
+export const RQ_BLOCK: usize = 320;
+const RQ_MP: usize = 32;
+const RQ_LP: usize = 96;
+const RQ_R: usize = 160;
+const RQ_C: usize = 192;
+const RQ_MASK: usize = 224;
+const RQ_THR: usize = 256;
+
+export const RQ_MODE_GENERAL: i32 = 0;
+export const RQ_MODE_LEFT: i32 = 1;
+export const RQ_MODE_FAST: i32 = 2;
 
 // scratch for partial (< 8 channel) stores
 const partialBuf: usize = memory.data(64, 16);
 
+// high 32 bits of the 4 i64 lanes of (pa, pb)
 // @ts-ignore: decorator
 @inline
-function rqChannel<L>(v: v128, qb: usize, c: usize): v128 {
-  if (sizeof<L>() == 8) v = i32x4.mul(v, v128.load32_splat(qb + RQ_LMUL + (c << 2)));
-  const m = v128.load32_splat(qb + RQ_M + (c << 2));
-  let lo = i64x2.extmul_low_i32x4_s(v, m);
-  let hi = i64x2.extmul_high_i32x4_s(v, m);
+function hi32x4(pa: v128, pb: v128): v128 {
+  return i8x16.shuffle(pa, pb, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+}
+
+// SRDHM of lanes 0,1 of ta and tb (one channel, 4 pixels) with m lanes 0,1
+// @ts-ignore: decorator
+@inline
+function srdhmLo(ta: v128, tb: v128, m: v128): v128 {
   const half = i64x2.splat(0x80000000);
-  lo = i64x2.add(i64x2.add(lo, lo), half);
-  hi = i64x2.add(i64x2.add(hi, hi), half);
-  const y = i8x16.shuffle(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  let a = i64x2.extmul_low_i32x4_s(ta, m);
+  let b = i64x2.extmul_low_i32x4_s(tb, m);
+  a = i64x2.add(i64x2.add(a, a), half);
+  b = i64x2.add(i64x2.add(b, b), half);
+  return hi32x4(a, b);
+}
+
+// SRDHM of lanes 2,3 of ta and tb with m lanes 2,3
+// @ts-ignore: decorator
+@inline
+function srdhmHi(ta: v128, tb: v128, m: v128): v128 {
+  const half = i64x2.splat(0x80000000);
+  let a = i64x2.extmul_high_i32x4_s(ta, m);
+  let b = i64x2.extmul_high_i32x4_s(tb, m);
+  a = i64x2.add(i64x2.add(a, a), half);
+  b = i64x2.add(i64x2.add(b, b), half);
+  return hi32x4(a, b);
+}
+
+// RDBP of one channel vector y (channel c of the block qb)
+// @ts-ignore: decorator
+@inline
+function rdbpVec<Q>(y: v128, qb: usize, c: usize): v128 {
   const r = load<i32>(qb + RQ_R + (c << 2));
+  if (sizeof<Q>() == 2) {
+    const z = i32x4.add(i32x4.add(i32x4.min_s(y, i32x4.splat(1 << 30)), v128.load32_splat(qb + RQ_C + (c << 2))),
+      i32x4.shr_s(y, 31));
+    return i32x4.shr_s(z, r);
+  }
   const mask = v128.load32_splat(qb + RQ_MASK + (c << 2));
   const thr = i32x4.sub(v128.load32_splat(qb + RQ_THR + (c << 2)), i32x4.shr_s(y, 31));
   return i32x4.sub(i32x4.shr_s(y, r), i32x4.gt_s(v128.and(y, mask), thr));
 }
 
 /** Requantize a 4-pixel x 8-channel tile (a<p><l|h>: pixel p, channels 0-3 / 4-7, lanes = channels,
- *  bias already included) and store pixels 0..np-1, channels 0..nc-1 at out + p*pixStride. */
+ *  bias already included) and store pixels 0..np-1, channels 0..nc-1 at out + p*pixStride.
+ *  RAW (a test hook, np/nc ignored): store the 8 requantized i32x4 channel vectors (lanes = pixels) at out. */
 // @ts-ignore: decorator
 @inline
-/** L = i64: some channel has a left shift (multiply by 2^L first); L = i32: none. */
-export function requantStore4x8<L>(
+export function requantStore4x8<Q>(
   a0l: v128, a0h: v128, a1l: v128, a1h: v128, a2l: v128, a2h: v128, a3l: v128, a3h: v128,
   qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
-  zp16: v128, lo8: v128, hi8: v128,
+  zp16: v128, lo8: v128, hi8: v128, RAW: bool = false,
 ): void {
-  // 4x4 transposes: c<i> = channel i of pixels 0..3
-  let t0 = i32x4.shuffle(a0l, a1l, 0, 4, 1, 5);
-  let t1 = i32x4.shuffle(a0l, a1l, 2, 6, 3, 7);
-  let t2 = i32x4.shuffle(a2l, a3l, 0, 4, 1, 5);
-  let t3 = i32x4.shuffle(a2l, a3l, 2, 6, 3, 7);
-  let c0 = rqChannel<L>(i32x4.shuffle(t0, t2, 0, 1, 4, 5), qb, 0);
-  let c1 = rqChannel<L>(i32x4.shuffle(t0, t2, 2, 3, 6, 7), qb, 1);
-  let c2 = rqChannel<L>(i32x4.shuffle(t1, t3, 0, 1, 4, 5), qb, 2);
-  let c3 = rqChannel<L>(i32x4.shuffle(t1, t3, 2, 3, 6, 7), qb, 3);
-  const A = i8x16.narrow_i16x8_s(
-    i16x8.add_sat_s(i16x8.narrow_i32x4_s(c0, c1), zp16),
-    i16x8.add_sat_s(i16x8.narrow_i32x4_s(c2, c3), zp16));
+  // channels 0..3
+  let t0 = i32x4.shuffle(a0l, a1l, 0, 4, 1, 5); // [p0c0 p1c0 p0c1 p1c1]
+  let t1 = i32x4.shuffle(a0l, a1l, 2, 6, 3, 7); // [p0c2 p1c2 p0c3 p1c3]
+  let t2 = i32x4.shuffle(a2l, a3l, 0, 4, 1, 5); // [p2c0 p3c0 p2c1 p3c1]
+  let t3 = i32x4.shuffle(a2l, a3l, 2, 6, 3, 7); // [p2c2 p3c2 p2c3 p3c3]
+  if (sizeof<Q>() == 8) {
+    const l01 = v128.load(qb + RQ_LP), l23 = v128.load(qb + RQ_LP, 16);
+    t0 = i32x4.mul(t0, l01); t2 = i32x4.mul(t2, l01);
+    t1 = i32x4.mul(t1, l23); t3 = i32x4.mul(t3, l23);
+  }
+  let m = v128.load(qb + RQ_MP);
+  const c0 = rdbpVec<Q>(srdhmLo(t0, t2, m), qb, 0);
+  const c1 = rdbpVec<Q>(srdhmHi(t0, t2, m), qb, 1);
+  m = v128.load(qb + RQ_MP, 16);
+  const c2 = rdbpVec<Q>(srdhmLo(t1, t3, m), qb, 2);
+  const c3 = rdbpVec<Q>(srdhmHi(t1, t3, m), qb, 3);
+  // channels 4..7
   t0 = i32x4.shuffle(a0h, a1h, 0, 4, 1, 5);
   t1 = i32x4.shuffle(a0h, a1h, 2, 6, 3, 7);
   t2 = i32x4.shuffle(a2h, a3h, 0, 4, 1, 5);
   t3 = i32x4.shuffle(a2h, a3h, 2, 6, 3, 7);
-  c0 = rqChannel<L>(i32x4.shuffle(t0, t2, 0, 1, 4, 5), qb, 4);
-  c1 = rqChannel<L>(i32x4.shuffle(t0, t2, 2, 3, 6, 7), qb, 5);
-  c2 = rqChannel<L>(i32x4.shuffle(t1, t3, 0, 1, 4, 5), qb, 6);
-  c3 = rqChannel<L>(i32x4.shuffle(t1, t3, 2, 3, 6, 7), qb, 7);
-  const B = i8x16.narrow_i16x8_s(
+  if (sizeof<Q>() == 8) {
+    const l45 = v128.load(qb + RQ_LP, 32), l67 = v128.load(qb + RQ_LP, 48);
+    t0 = i32x4.mul(t0, l45); t2 = i32x4.mul(t2, l45);
+    t1 = i32x4.mul(t1, l67); t3 = i32x4.mul(t3, l67);
+  }
+  m = v128.load(qb + RQ_MP, 32);
+  const c4 = rdbpVec<Q>(srdhmLo(t0, t2, m), qb, 4);
+  const c5 = rdbpVec<Q>(srdhmHi(t0, t2, m), qb, 5);
+  m = v128.load(qb + RQ_MP, 48);
+  const c6 = rdbpVec<Q>(srdhmLo(t1, t3, m), qb, 6);
+  const c7 = rdbpVec<Q>(srdhmHi(t1, t3, m), qb, 7);
+  if (RAW) {
+    v128.store(out, c0); v128.store(out, c1, 16); v128.store(out, c2, 32); v128.store(out, c3, 48);
+    v128.store(out, c4, 64); v128.store(out, c5, 80); v128.store(out, c6, 96); v128.store(out, c7, 112);
+    return;
+  }
+  const A = i8x16.narrow_i16x8_s(
     i16x8.add_sat_s(i16x8.narrow_i32x4_s(c0, c1), zp16),
     i16x8.add_sat_s(i16x8.narrow_i32x4_s(c2, c3), zp16));
+  const B = i8x16.narrow_i16x8_s(
+    i16x8.add_sat_s(i16x8.narrow_i32x4_s(c4, c5), zp16),
+    i16x8.add_sat_s(i16x8.narrow_i32x4_s(c6, c7), zp16));
   // A = [c0 p0..3 | c1 p0..3 | c2 .. | c3 ..], B likewise for c4..c7 -> pixel-major
   const P01 = i8x16.max_s(i8x16.min_s(i8x16.shuffle(A, B, 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29), hi8), lo8);
   const P23 = i8x16.max_s(i8x16.min_s(i8x16.shuffle(A, B, 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31), hi8), lo8);
@@ -95,16 +165,28 @@ export function requantStore4x8<L>(
   }
 }
 
-// Exported for the arithmetic tests: requantizes n values x[i] with per-value (M, shift) given as a
-// packed requant block for n channels (bias = 0 in the block), writing i32 results (no zero point,
-// no clamp: the result before narrowing) to out. Values are processed as channel i, pixel 0..3 = the
-// 4 entries x[4i..4i+3], i.e. x is [n][4].
-export function test_vec_requant(xPtr: usize, qPtr: usize, nChannels: i32, outPtr: usize): void {
-  const hasLeft = load<i32>(qPtr) != 0;
-  for (let c = 0; c < nChannels; c++) {
-    const qb = qPtr + RQ_HEADER + <usize>(c >> 3) * RQ_BLOCK;
-    const v = v128.load(xPtr + (<usize>c << 4));
-    const r = hasLeft ? rqChannel<i64>(v, qb, <usize>(c & 7)) : rqChannel<i32>(v, qb, <usize>(c & 7));
-    v128.store(outPtr + (<usize>c << 4), r);
+// Test hook for the arithmetic: x is [nBlocks*8 channels][4 pixels] i32, q a packed requant block for
+// those channels (its bias is ignored); writes the requantized i32 values (before + outZp, narrowing and
+// clamping) in the same layout. mode: 0 GENERAL, 1 LEFT, 2 FAST (the caller picks one valid for q).
+export function test_vec_requant(xPtr: usize, qPtr: usize, nBlocks: i32, outPtr: usize, mode: i32): void {
+  const z = i32x4.splat(0);
+  for (let b = 0; b < nBlocks; b++) {
+    const qb = qPtr + RQ_HEADER + <usize>b * RQ_BLOCK;
+    const xb = xPtr + (<usize>b << 7);
+    // channel vectors -> accumulator layout (lanes = channels) by 4x4 transposes
+    const x0 = v128.load(xb), x1 = v128.load(xb, 16), x2 = v128.load(xb, 32), x3 = v128.load(xb, 48);
+    const x4 = v128.load(xb, 64), x5 = v128.load(xb, 80), x6 = v128.load(xb, 96), x7 = v128.load(xb, 112);
+    let u0 = i32x4.shuffle(x0, x1, 0, 4, 1, 5), u1 = i32x4.shuffle(x0, x1, 2, 6, 3, 7);
+    let u2 = i32x4.shuffle(x2, x3, 0, 4, 1, 5), u3 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+    const a0l = i32x4.shuffle(u0, u2, 0, 1, 4, 5), a1l = i32x4.shuffle(u0, u2, 2, 3, 6, 7);
+    const a2l = i32x4.shuffle(u1, u3, 0, 1, 4, 5), a3l = i32x4.shuffle(u1, u3, 2, 3, 6, 7);
+    u0 = i32x4.shuffle(x4, x5, 0, 4, 1, 5); u1 = i32x4.shuffle(x4, x5, 2, 6, 3, 7);
+    u2 = i32x4.shuffle(x6, x7, 0, 4, 1, 5); u3 = i32x4.shuffle(x6, x7, 2, 6, 3, 7);
+    const a0h = i32x4.shuffle(u0, u2, 0, 1, 4, 5), a1h = i32x4.shuffle(u0, u2, 2, 3, 6, 7);
+    const a2h = i32x4.shuffle(u1, u3, 0, 1, 4, 5), a3h = i32x4.shuffle(u1, u3, 2, 3, 6, 7);
+    const o = outPtr + (<usize>b << 7);
+    if (mode == RQ_MODE_LEFT) requantStore4x8<i64>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
+    else if (mode == RQ_MODE_FAST) requantStore4x8<i16>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
+    else requantStore4x8<i32>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
   }
 }

@@ -253,15 +253,18 @@ function prefix(chunks: Uint8Array[], n: number): Uint8Array[] {
 
 async function inflateInto(chunks: Uint8Array[], out: Uint8Array): Promise<'ok' | 'trailing' | ImageError> {
   const expected = out.length;
-  let i = 0;
-  const source = new ReadableStream<BufferSource>({
-    pull(controller) {
-      // Copy each chunk: the stream implementation may take ownership of what it is given.
-      if (i < chunks.length) controller.enqueue(chunks[i++]!.slice());
-      else controller.close();
-    },
-  });
-  const reader = source.pipeThrough(new DecompressionStream('deflate')).getReader();
+  // Feed the stream through its writer rather than pipeThrough: workerd reports the
+  // rejection of pipeThrough's internal close() on incomplete zlib data as an uncaught
+  // exception; here every promise of the writable side is handled.
+  const ds = new DecompressionStream('deflate');
+  const writer = ds.writable.getWriter();
+  const reader = ds.readable.getReader();
+  const feeding = (async () => {
+    // Copy each chunk: the stream implementation may take ownership of what it is given.
+    for (const c of chunks) await writer.write(c.slice());
+    await writer.close();
+  })();
+  feeding.catch(() => {}); // its errors also reach the reader below
   let got = 0;
   try {
     for (;;) {

@@ -4,9 +4,13 @@
 
 const INT32_MIN = -2147483648;
 
-/** Bytes of one requant block (8 channels) and of the block header. */
+/** Bytes of one requant block (8 channels) and of the block header (assembly/simd_requant.ts). */
 export const RQ_HEADER_BYTES = 16;
-export const RQ_BLOCK_BYTES = 192;
+export const RQ_BLOCK_BYTES = 320;
+/** Requant modes of the fast kernels. */
+export const RQ_MODE_GENERAL = 0;
+export const RQ_MODE_LEFT = 1;
+export const RQ_MODE_FAST = 2;
 /** Largest KH*KW the fast depthwise kernel accepts (static tap tables). */
 export const DW_MAX_TAPS = 1024;
 
@@ -77,35 +81,44 @@ export function packDepthwiseWeights(w: Int8Array | Int16Array, kh: number, kw: 
 }
 
 /**
- * Requant block for the fast kernels: 16-byte header [i32 hasLeft (any shift > 0), i32 nBlocks, 0, 0],
- * then per block of 8 output channels 192 bytes:
- *   i32[8] bias | i32[8] M | i32[8] 2^L | i32[8] R | i32[8] (1<<R)-1 | i32[8] ((1<<R)-1)>>1
- * with L = max(shift, 0), R = max(-shift, 0); padded channels are all zero except 2^L = 1.
- * Shift amounts use wasm/JS semantics (mod 32), exactly like the scalar spec in assembly/requant.ts.
+ * Requant block for the fast kernels (layout documented in assembly/simd_requant.ts): 16-byte header
+ * [i32 mode, i32 nBlocks, 0, 0], then per block of 8 output channels 320 bytes:
+ *   +0 i32[8] bias | +32 i32[16] M pairs [M0 M0 M1 M1 ...] | +96 i32[16] 2^L pairs | +160 i32[8] R |
+ *   +192 i32[8] 2^(R-1) (0 if R = 0) | +224 i32[8] (1<<R)-1 | +256 i32[8] ((1<<R)-1)>>1 | +288 reserved
+ * with L = max(shift, 0), R = max(-shift, 0) mod 32 (wasm / JS shift semantics, exactly like the scalar
+ * spec). mode: LEFT if any shift > 0; else FAST if every channel has 1 <= R <= 21; else GENERAL.
+ * Padded channels are zero except 2^L = 1.
  */
 export function packRequant(bias: Int32Array, mult: Int32Array, shift: Int32Array): Uint8Array {
   const n = mult.length;
   const nb = Math.ceil(n / 8);
   const q = new Int32Array((RQ_HEADER_BYTES + nb * RQ_BLOCK_BYTES) / 4);
-  let hasLeft = 0;
-  for (let c = 0; c < n; c++) if (shift[c] > 0) hasLeft = 1;
-  q[0] = hasLeft;
+  let hasLeft = false, allFast = true;
+  for (let c = 0; c < n; c++) {
+    const s = shift[c] | 0;
+    if (s > 0) hasLeft = true;
+    const R = (s > 0 ? 0 : -s) & 31;
+    if (R < 1 || R > 21) allFast = false;
+  }
+  q[0] = hasLeft ? RQ_MODE_LEFT : allFast ? RQ_MODE_FAST : RQ_MODE_GENERAL;
   q[1] = nb;
   for (let b = 0; b < nb; b++) {
     const o = (RQ_HEADER_BYTES + b * RQ_BLOCK_BYTES) / 4;
     for (let cc = 0; cc < 8; cc++) {
       const c = b * 8 + cc;
-      if (c >= n) { q[o + 16 + cc] = 1; continue; }
+      const pair = (cc >> 1) * 4 + (cc & 1) * 2; // index of the first of the two copies
+      if (c >= n) { q[o + 24 + pair] = 1; q[o + 24 + pair + 1] = 1; continue; }
       const s = shift[c] | 0;
       const L = s > 0 ? s : 0;
-      const R = s > 0 ? 0 : -s | 0;
+      const R = (s > 0 ? 0 : -s) & 31;
       const mask = ((1 << R) - 1) | 0;
       q[o + cc] = bias[c] | 0;
-      q[o + 8 + cc] = mult[c] | 0;
-      q[o + 16 + cc] = (1 << L) | 0;
-      q[o + 24 + cc] = R;
-      q[o + 32 + cc] = mask;
-      q[o + 40 + cc] = mask >> 1;
+      q[o + 8 + pair] = q[o + 8 + pair + 1] = mult[c] | 0;
+      q[o + 24 + pair] = q[o + 24 + pair + 1] = (1 << L) | 0;
+      q[o + 40 + cc] = R;
+      q[o + 48 + cc] = R > 0 ? 1 << (R - 1) : 0;
+      q[o + 56 + cc] = mask;
+      q[o + 64 + cc] = mask >> 1;
     }
   }
   return new Uint8Array(q.buffer);

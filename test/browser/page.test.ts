@@ -51,6 +51,18 @@ async function pasteFile(p: Page, file: string, type: string): Promise<void> {
   }, { b64, type });
 }
 
+/** Waits for `selector` in the result area; fails early, with what the page shows, on an error. */
+async function waitForResult(p: Page, selector: string): Promise<void> {
+  const found = await p.waitForFunction(
+    (sel) => (document.querySelector(sel) ? 'ok' : document.getElementById('error') ? 'error' : null),
+    selector, { timeout: 30_000 },
+  ).then((h) => h.jsonValue(), () => 'timeout');
+  if (found !== 'ok') {
+    const shown = await p.textContent('#result').catch(() => '?');
+    throw new Error(`waiting for ${selector}: ${found}; the result area shows: ${shown}\nwrangler log (tail):\n${server.log().slice(-3000)}`);
+  }
+}
+
 describe('demo page in headless Chromium', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -115,8 +127,8 @@ describe('demo page in headless Chromium', () => {
     await page.focus('#drop');
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
     await chooser.setFiles(sample('grace_hopper.jpg'));
+    await waitForResult(page, '#person-badge');
     const badge = page.locator('#person-badge');
-    await badge.waitFor();
     expect(await badge.textContent()).toBe('Person detected');
     expect(await badge.getAttribute('class')).toContain('yes');
     const segs = page.locator('#result .tbar .seg');
@@ -132,9 +144,9 @@ describe('demo page in headless Chromium', () => {
   it('accepts a dropped and a pasted image', async () => {
     await dropFile(page, sample('grace_hopper.png'), 'image/png');
     await page.waitForFunction(() => document.getElementById('preview-cap')?.textContent?.startsWith('grace_hopper.png'));
-    await page.waitForSelector('#person-badge.yes');
+    await waitForResult(page, '#person-badge.yes');
     await pasteFile(page, sample('tflm_no_person.jpg'), 'image/jpeg');
-    await page.waitForSelector('#person-badge.no');
+    await waitForResult(page, '#person-badge.no');
     expect(await page.textContent('#person-badge')).toBe('No person');
   });
 
@@ -142,7 +154,7 @@ describe('demo page in headless Chromium', () => {
     await page.selectOption('#endpoint', 'classify');
     expect(await page.inputValue('#model')).toBe('mobilenet_v2');
     await page.setInputFiles('#file', sample('cat.jpg'));
-    await page.waitForSelector('#predictions li');
+    await waitForResult(page, '#predictions li');
     const labels = await page.$$eval('#predictions .label', (els) => els.map((e) => e.textContent ?? ''));
     expect(labels.length).toBe(5);
     expect(labels[0]).toMatch(CAT_CLASSES);
