@@ -100,6 +100,9 @@ export default defineConfig({
           include: ['test/browser/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 240_000,
+          // after node + workers (group 0): its wrangler + Chromium startup would otherwise
+          // compete for the 2 cores with CPU-bound tests that have 5 s timeouts
+          sequence: { groupOrder: 1 },
         },
       },
     ],

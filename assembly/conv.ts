@@ -1,6 +1,6 @@
 // CONV_2D / FULLY_CONNECTED, int8 activations, TFLite reference semantics (double-rounding requant).
 import { mbqm, clampi } from './requant';
-import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_MODE_LEFT, RQ_MODE_FAST } from './simd_requant';
+import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_B2, RQ_MODE_LEFT, RQ_MODE_FAST } from './simd_requant';
 export { test_vec_requant } from './simd_requant';
 
 // ---------------------------------------------------------------------------------------------
@@ -47,18 +47,19 @@ export function conv_ref_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i3
 // Per block of 8 output channels, per k-pair: [w(c0,k0) w(c0,k1) w(c1,k0) w(c1,k1) ... w(c7,k1)],
 // int8 (16 bytes) or int16 (32 bytes); zero for padded k / channels. Block stride Kp*8 (*2).
 //
-// Scratch (conv_scratch_bytes / pack.ts convScratchBytes = CH*Kp*2 + 4*RS + 128):
+// Scratch (conv_scratch_bytes / pack.ts convScratchBytes = CH*(Kp*2 + RS) + 192):
 //   [0, CH*Kp*2): im2col of a chunk of CH = convChunkPixels(Kp) output pixels as groups of 4 pixels:
 //                 per k-pair 16 bytes = the (x(k0) - inZp, x(k1) - inZp) int16 pairs of the 4 pixels
 //                 (0 for padding taps), so the micro-kernel reads one pointer with immediate offsets;
-//   then 4 row-major int16 staging rows of stride RS = convRowStride(K) bytes (+ write slack).
+//   64 bytes of slack, then CH row-major int16 staging rows of stride RS = convRowStride(K) bytes
+//   (general im2col; 1x1 stride-1 convs widen + interleave straight from the input), + 128 bytes slack.
 // P < 4 output pixels (fully connected with 1..3 batches) use a matrix-vector path instead.
 // ---------------------------------------------------------------------------------------------
 
 /** Pixels per im2col chunk; pack.ts's convScratchBytes mirrors this formula. */
 // @ts-ignore: decorator
 @inline
-export function convChunkPixels(Kp: i32): i32 {
+function convChunkPixels(Kp: i32): i32 {
   let ch = (32768 / (Kp * 2)) & ~3;
   if (ch < 4) ch = 4;
   if (ch > 256) ch = 256;
@@ -69,22 +70,38 @@ export function convChunkPixels(Kp: i32): i32 {
 export function conv_scratch_bytes(kH: i32, kW: i32, inC: i32): i32 {
   const K = kH * kW * inC;
   const Kp = (K + 1) & ~1;
-  return convChunkPixels(Kp) * Kp * 2 + 4 * convRowStride(K) + 128;
+  return convChunkPixels(Kp) * (Kp * 2 + convRowStride(K)) + 192;
 }
 
-/** Bytes between the 4 row-major int16 staging rows (K rounded up to 8, + 8 elements of write slack). */
+/** Bytes between the row-major int16 staging rows (K rounded up to 8, + 8 elements of write slack). */
 // @ts-ignore: decorator
 @inline
-export function convRowStride(K: i32): i32 {
+function convRowStride(K: i32): i32 {
   return (((K + 7) & ~7) + 8) << 1;
+}
+
+// offset of the bias field the accumulators start from: 2*bias in FAST2 mode (L = i8)
+// @ts-ignore: decorator
+@inline
+function biasOff<L>(): usize {
+  return sizeof<L>() == 1 ? RQ_B2 : 0;
+}
+
+// x - zp as int16 (L = i8, FAST2: 2*(x - zp), zpv then holds 2*zp)
+// @ts-ignore: decorator
+@inline
+function xw<L>(p: usize, zpv: v128): v128 {
+  let x = v128.load8x8_s(p);
+  if (sizeof<L>() == 1) x = i16x8.add(x, x);
+  return i16x8.sub(x, zpv);
 }
 
 // widen n int8 values to int16 (x - zp); may write up to 14 bytes past dst + 2n and read 7 past src + n
 // @ts-ignore: decorator
 @inline
-function widen(src: usize, dst: usize, n: i32, zpv: v128): void {
+function widen<L>(src: usize, dst: usize, n: i32, zpv: v128): void {
   for (let i = 0; i < n; i += 8) {
-    v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(src + <usize>i), zpv));
+    v128.store(dst + (<usize>i << 1), xw<L>(src + <usize>i, zpv));
   }
 }
 
@@ -95,18 +112,32 @@ function zeroFill(dst: usize, n: i32): void {
   for (let i = 0; i < n; i += 8) v128.store(dst + (<usize>i << 1), z);
 }
 
-// 4 pixels x 8 channels (one weight block). rp: the tile's interleaved scratch group, per k-pair
-// 16 bytes = the (k0, k1) int16 pairs of pixels 0..3.
-// Kept out of line (called through a function reference, so Binaryen does not inline it): V8 then
-// allocates registers for this small function alone and keeps the 8 accumulators in registers.
-type Tile4x8 = (rp: usize, wp: usize, kpairs: i32, qb: usize,
-  out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128) => void;
+// One group of 4 output pixels x all output channels: rp = the group's interleaved scratch (per k-pair
+// 16 bytes = the (k0, k1) int16 pairs of pixels 0..3). Instantiated per (weight type W, requant mode L)
+// as group_* below and called through a function reference, so Binaryen does not inline it into the
+// big convBody: V8 then allocates registers for this small function alone and keeps the 8 accumulators
+// of the micro-kernel in registers (inlined, the same code ran up to 3x slower).
+type Group4 = (rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
+  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128) => void;
+// @ts-ignore: decorator
+@inline
+function group4<W, L>(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
+  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  for (let c0 = 0; c0 < outC; c0 += 8) {
+    tile4x8<W, L>(rp, pw, kpairs, q0, out + <usize>c0, pixStride, np, min(8, outC - c0), zp16, lo8, hi8);
+    pw += wBlock;
+    q0 += RQ_BLOCK;
+  }
+}
+// 4 pixels x 8 channels (one weight block): k-pair loop (2 weight loads, 4 load32_splat, 8 dot + 8 add
+// per k-pair = 64 MACs), then the vector requant and the int8 stores.
 // @ts-ignore: decorator
 @inline
 function tile4x8<W, L>(rp: usize, wp: usize, kpairs: i32, qb: usize,
   out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  const bl = v128.load(qb);
-  const bh = v128.load(qb, 16);
+  const bq = qb + biasOff<L>();
+  const bl = v128.load(bq);
+  const bh = v128.load(bq, 16);
   let a0l = bl, a0h = bh, a1l = bl, a1h = bh, a2l = bl, a2h = bh, a3l = bl, a3h = bh;
   const end = rp + (<usize>kpairs << 4);
   while (rp < end) {
@@ -136,28 +167,49 @@ function tile4x8<W, L>(rp: usize, wp: usize, kpairs: i32, qb: usize,
   }
   requantStore4x8<L>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, out, pixStride, np, nc, zp16, lo8, hi8);
 }
-function tile_i8(rp: usize, wp: usize, kpairs: i32, qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
-  zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i8, i32>(rp, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
-function tile_i8_left(rp: usize, wp: usize, kpairs: i32, qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
-  zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i8, i64>(rp, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
-function tile_i8_fast(rp: usize, wp: usize, kpairs: i32, qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
-  zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i8, i16>(rp, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
-function tile_i16(rp: usize, wp: usize, kpairs: i32, qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
-  zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i16, i32>(rp, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
-function tile_i16_left(rp: usize, wp: usize, kpairs: i32, qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
-  zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i16, i64>(rp, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
-function tile_i16_fast(rp: usize, wp: usize, kpairs: i32, qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
-  zp16: v128, lo8: v128, hi8: v128): void { tile4x8<i16, i16>(rp, wp, kpairs, qb, out, pixStride, np, nc, zp16, lo8, hi8); }
+function group_i8(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
+  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i8, i32>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+}
+function group_i8_left(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
+  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i8, i64>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+}
+function group_i8_fast(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
+  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i8, i16>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+}
+function group_i8_fast2(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
+  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i8, i8>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+}
+function group_i16(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
+  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i16, i32>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+}
+function group_i16_left(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
+  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i16, i64>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+}
+function group_i16_fast(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
+  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i16, i16>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+}
+function group_i16_fast2(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
+  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i16, i8>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+}
 
 // 1 pixel x 32 channels (4 weight blocks)
 // @ts-ignore: decorator
 @inline
 function tile1x32<W, L>(r: usize, wp: usize, wStride: usize, kpairs: i32, qb: usize,
   out: usize, zp16: v128, lo8: v128, hi8: v128): void {
-  let a0 = v128.load(qb), a1 = v128.load(qb, 16);
-  let a2 = v128.load(qb + RQ_BLOCK), a3 = v128.load(qb + RQ_BLOCK, 16);
-  let a4 = v128.load(qb + 2 * RQ_BLOCK), a5 = v128.load(qb + 2 * RQ_BLOCK, 16);
-  let a6 = v128.load(qb + 3 * RQ_BLOCK), a7 = v128.load(qb + 3 * RQ_BLOCK, 16);
+  const bq = qb + biasOff<L>();
+  let a0 = v128.load(bq), a1 = v128.load(bq, 16);
+  let a2 = v128.load(bq + RQ_BLOCK), a3 = v128.load(bq + RQ_BLOCK, 16);
+  let a4 = v128.load(bq + 2 * RQ_BLOCK), a5 = v128.load(bq + 2 * RQ_BLOCK, 16);
+  let a6 = v128.load(bq + 3 * RQ_BLOCK), a7 = v128.load(bq + 3 * RQ_BLOCK, 16);
   const w1p = wp + wStride, w2p = wp + 2 * wStride, w3p = wp + 3 * wStride;
   const step: usize = sizeof<W>() == 1 ? 16 : 32;
   for (let k: usize = 0, off: usize = 0; k < <usize>kpairs; k++, off += step) {
@@ -195,7 +247,8 @@ function tile1x32<W, L>(r: usize, wp: usize, wStride: usize, kpairs: i32, qb: us
 @inline
 function tile1x8<W, L>(r: usize, wp: usize, kpairs: i32, qb: usize,
   out: usize, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  let a0 = v128.load(qb), a1 = v128.load(qb, 16);
+  const bq = qb + biasOff<L>();
+  let a0 = v128.load(bq), a1 = v128.load(bq, 16);
   const step: usize = sizeof<W>() == 1 ? 16 : 32;
   for (let k: usize = 0, off: usize = 0; k < <usize>kpairs; k++, off += step) {
     const x = v128.load32_splat(r + (k << 2));
@@ -224,25 +277,44 @@ function convBody<W, L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, p
   const wBlock: usize = <usize>Kp * 8 * sizeof<W>();
   const P = outH * outW;
   const CH = convChunkPixels(Kp);
-  const zpv = i16x8.splat(<i16>inZp);
+  const zpv = i16x8.splat(<i16>(sizeof<L>() == 1 ? 2 * inZp : inZp));
   const zp16 = i16x8.splat(<i16>outZp);
   const lo8 = i8x16.splat(<i8>actMin);
   const hi8 = i8x16.splat(<i8>actMax);
   const pixStride = <usize>outC;
   const direct = kH == 1 && kW == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 && inW == outW && inH == outH;
   const q0 = qPtr + RQ_HEADER;
-  const tile: Tile4x8 = sizeof<W>() == 1
-    ? (sizeof<L>() == 8 ? tile_i8_left : sizeof<L>() == 2 ? tile_i8_fast : tile_i8)
-    : (sizeof<L>() == 8 ? tile_i16_left : sizeof<L>() == 2 ? tile_i16_fast : tile_i16);
+  const group: Group4 = sizeof<W>() == 1
+    ? (sizeof<L>() == 8 ? group_i8_left : sizeof<L>() == 2 ? group_i8_fast : sizeof<L>() == 1 ? group_i8_fast2 : group_i8)
+    : (sizeof<L>() == 8 ? group_i16_left : sizeof<L>() == 2 ? group_i16_fast : sizeof<L>() == 1 ? group_i16_fast2 : group_i16);
 
   const RS = <usize>convRowStride(K);
-  const stage = scratch + <usize>CH * rowBytes; // 4 staging rows, row-major int16
+  // interior output pixels (every tap inside the input) use a table of tap offsets
+  const T = kH * kW;
+  const useTbl = !direct && T <= MAX_TAPS;
+  if (useTbl) {
+    for (let ky = 0; ky < kH; ky++)
+      for (let kx = 0; kx < kW; kx++)
+        store<i32>(convTapOff + (<usize>(ky * kW + kx) << 2), (ky * dilH * inW + kx * dilW) * inC);
+  }
+  const oxLo = (padLeft + strideW - 1) / strideW;
+  const oxHiN = inW - 1 - (kW - 1) * dilW + padLeft;
+  const oxHi = oxHiN >= 0 ? oxHiN / strideW : -1;
+  const oyLo = (padTop + strideH - 1) / strideH;
+  const oyHiN = inH - 1 - (kH - 1) * dilH + padTop;
+  const oyHi = oyHiN >= 0 ? oyHiN / strideH : -1;
+  const stage = scratch + <usize>CH * rowBytes + 64; // CH staging rows, row-major int16 (after 64 bytes of slack)
   const groupBytes = <usize>kpairs << 4;
 
   if (P < 4) {
     // matrix-vector (fully connected with 1..3 batches): one pixel at a time, no wasted lanes
     for (let p = 0; p < P; p++) {
-      im2colRow(p, stage, inPtr, inH, inW, inC, outW, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, direct, zpv);
+      if (direct) widen<L>(inPtr + <usize>p * <usize>inC, stage, inC, zpv);
+      else {
+        const oy = p / outW;
+        im2colPixel<L>(p, oy, p - oy * outW, stage, inPtr, inH, inW, inC, kH, kW, strideH, strideW, dilH, dilW,
+          padTop, padLeft, false, 0, -1, 0, -1, zpv);
+      }
       const o = outPtr + <usize>p * pixStride;
       let b = 0;
       const full = outC >> 3;
@@ -264,26 +336,29 @@ function convBody<W, L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, p
     const ng = (n + 3) >> 2;
     // ---- im2col of pixels p0 .. p0+n-1 into groups of 4 interleaved pixels (a partial last group
     //      repeats its last pixel; those lanes are computed but not stored)
-    for (let g = 0; g < ng; g++) {
-      for (let p = 0; p < 4; p++) {
-        const pix = p0 + min((g << 2) + p, n - 1);
-        im2colRow(pix, stage + <usize>p * RS, inPtr, inH, inW, inC, outW, kH, kW, strideH, strideW, dilH, dilW,
-          padTop, padLeft, direct, zpv);
+    if (direct) {
+      // 1x1 stride 1: pixel rows are contiguous in the input; widen + transpose straight into the groups
+      for (let g = 0; g < ng; g++) {
+        const pg = p0 + (g << 2);
+        const s0 = inPtr + <usize>pg * <usize>inC;
+        const last = inPtr + <usize>(p0 + n - 1) * <usize>inC;
+        const s1 = min(s0 + <usize>inC, last), s2 = min(s0 + 2 * <usize>inC, last), s3 = min(s0 + 3 * <usize>inC, last);
+        interleave4<L>(s0, s1, s2, s3, scratch + <usize>g * groupBytes, Kp, true, zpv);
       }
-      // interleave: 4 k-pairs (8 values) of the 4 rows per step, 4x4 transpose of i32 pairs
-      let dst = scratch + <usize>g * groupBytes;
-      const r0 = stage, r1 = stage + RS, r2 = stage + 2 * RS, r3 = stage + 3 * RS;
-      for (let k: usize = 0; k < <usize>Kp << 1; k += 16) {
-        const v0 = v128.load(r0 + k), v1 = v128.load(r1 + k), v2 = v128.load(r2 + k), v3 = v128.load(r3 + k);
-        const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5);
-        const t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
-        const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
-        const t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
-        v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
-        v128.store(dst, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
-        v128.store(dst, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
-        v128.store(dst, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
-        dst += 64;
+    } else {
+      // stage all rows first (row-major int16), then interleave: the overlapping tap stores are long
+      // retired when the interleave loads them (no store-forwarding stalls)
+      let oy = p0 / outW, ox = p0 - oy * outW;
+      for (let p = 0; p < n; p++) {
+        im2colPixel<L>(p0 + p, oy, ox, stage + <usize>p * RS, inPtr, inH, inW, inC, kH, kW, strideH, strideW, dilH, dilW,
+          padTop, padLeft, useTbl, oyLo, oyHi, oxLo, oxHi, zpv);
+        if (++ox == outW) { ox = 0; oy++; }
+      }
+      const lastRow = stage + <usize>(n - 1) * RS;
+      for (let g = 0; g < ng; g++) {
+        const r0 = stage + <usize>(g << 2) * RS;
+        interleave4<L>(r0, min(r0 + RS, lastRow), min(r0 + 2 * RS, lastRow), min(r0 + 3 * RS, lastRow),
+          scratch + <usize>g * groupBytes, Kp, false, zpv);
       }
     }
     // ---- GEMM + requant
@@ -291,36 +366,75 @@ function convBody<W, L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, p
     for (let g = 0; g < ng; g++) {
       const rp = scratch + <usize>g * groupBytes;
       const o = outBase + (<usize>g << 2) * pixStride;
-      const np = min(4, n - (g << 2));
-      for (let b = 0; b < nb; b++) {
-        const c0 = b << 3;
-        tile(rp, pwPtr + <usize>b * wBlock, kpairs, q0 + <usize>b * RQ_BLOCK, o + <usize>c0, pixStride, np,
-          min(8, outC - c0), zp16, lo8, hi8);
-      }
+      group(rp, pwPtr, wBlock, kpairs, q0, outC, o, pixStride, min(4, n - (g << 2)), zp16, lo8, hi8);
     }
   }
 }
 
-// im2col of output pixel pix into one row-major int16 row (x - inZp, 0 for padding taps). Writes up to
-// 7 values past K (the row stride leaves room) and reads up to 7 bytes past an input pixel.
+// 4 rows (int8 input rows widened with - zp if WIDEN, else int16 staging rows) -> one interleaved group:
+// per k-pair 16 bytes = the pairs of rows 0..3. Processes 4 k-pairs per step (4x4 transpose of i32
+// pairs); may read 7 values past Kp of each row and write up to 48 bytes past the group.
 // @ts-ignore: decorator
 @inline
-function im2colRow(pix: i32, dst: usize, inPtr: usize, inH: i32, inW: i32, inC: i32, outW: i32,
+function interleave4<L>(r0: usize, r1: usize, r2: usize, r3: usize, dst: usize, Kp: i32, WIDEN: bool, zpv: v128): void {
+  for (let k = 0; k < Kp; k += 8) {
+    let v0: v128, v1: v128, v2: v128, v3: v128;
+    if (WIDEN) {
+      v0 = xw<L>(r0 + <usize>k, zpv);
+      v1 = xw<L>(r1 + <usize>k, zpv);
+      v2 = xw<L>(r2 + <usize>k, zpv);
+      v3 = xw<L>(r3 + <usize>k, zpv);
+    } else {
+      v0 = v128.load(r0 + (<usize>k << 1)); v1 = v128.load(r1 + (<usize>k << 1));
+      v2 = v128.load(r2 + (<usize>k << 1)); v3 = v128.load(r3 + (<usize>k << 1));
+    }
+    const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5);
+    const t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+    const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
+    const t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+    v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+    v128.store(dst, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
+    v128.store(dst, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
+    v128.store(dst, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
+    dst += 64;
+  }
+}
+
+const MAX_TAPS: i32 = 1024;
+const convTapOff: usize = memory.data(MAX_TAPS * 4, 16);
+
+// im2col of output pixel pix = (oy, ox) into one row-major int16 row (x - inZp, 0 for padding taps).
+// Writes up to 7 values past K (the row stride leaves room) and reads up to 7 bytes past an input pixel.
+// @ts-ignore: decorator
+@inline
+function im2colPixel<L>(pix: i32, oy: i32, ox: i32, dst: usize, inPtr: usize, inH: i32, inW: i32, inC: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32,
-  direct: bool, zpv: v128): void {
-  if (direct) {
-    widen(inPtr + <usize>pix * <usize>inC, dst, inC, zpv);
+  useTbl: bool, oyLo: i32, oyHi: i32, oxLo: i32, oxHi: i32, zpv: v128): void {
+  const iy0 = oy * strideH - padTop, ix0 = ox * strideW - padLeft;
+  if (useTbl && oy >= oyLo && oy <= oyHi && ox >= oxLo && ox <= oxHi) {
+    const base = inPtr + <usize>((iy0 * inW + ix0) * inC);
+    const T = kH * kW;
+    let d = dst;
+    if (inC <= 8) {
+      for (let t = 0; t < T; t++) {
+        v128.store(d, xw<L>(base + <usize>load<i32>(convTapOff + (<usize>t << 2)), zpv));
+        d += <usize>inC << 1;
+      }
+    } else {
+      for (let t = 0; t < T; t++) {
+        widen<L>(base + <usize>load<i32>(convTapOff + (<usize>t << 2)), d, inC, zpv);
+        d += <usize>inC << 1;
+      }
+    }
     return;
   }
-  const oy = pix / outW, ox = pix - oy * outW;
-  const iy0 = oy * strideH - padTop, ix0 = ox * strideW - padLeft;
   let d = dst;
   for (let ky = 0; ky < kH; ky++) {
     const iy = iy0 + ky * dilH;
     const rowOk = iy >= 0 && iy < inH;
     for (let kx = 0; kx < kW; kx++) {
       const ix = ix0 + kx * dilW;
-      if (rowOk && ix >= 0 && ix < inW) widen(inPtr + <usize>((iy * inW + ix) * inC), d, inC, zpv);
+      if (rowOk && ix >= 0 && ix < inW) widen<L>(inPtr + <usize>((iy * inW + ix) * inC), d, inC, zpv);
       else zeroFill(d, inC);
       d += <usize>inC << 1;
     }
@@ -332,10 +446,14 @@ export function conv_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32,
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32,
   scratchPtr: usize): void {
-  // requant mode (simd_requant.ts): 1 = LEFT (i64), 2 = FAST (i16), else GENERAL (i32)
-  const mode = load<i32>(qPtr);
+  // requant mode (simd_requant.ts): 1 = LEFT (i64), 2 = FAST (i16; FAST2 (i8) with doubled accumulators
+  // when |bias| < 2^29 and K*255*255 < 2^29, so |acc| < 2^30), else GENERAL (i32)
+  let mode = load<i32>(qPtr);
+  const fast2 = mode == RQ_MODE_FAST && load<i32>(qPtr, 8) != 0 && kH * kW * inC < 8256;
   if (wIs16) {
     if (mode == RQ_MODE_LEFT) convBody<i16, i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
+    else if (fast2) convBody<i16, i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
     else if (mode == RQ_MODE_FAST) convBody<i16, i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
@@ -343,6 +461,8 @@ export function conv_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
   } else {
     if (mode == RQ_MODE_LEFT) convBody<i8, i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
+    else if (fast2) convBody<i8, i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
     else if (mode == RQ_MODE_FAST) convBody<i8, i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);

@@ -1,6 +1,6 @@
 // DEPTHWISE_CONV_2D, int8 activations, TFLite reference semantics (double-rounding requant).
 import { mbqm, clampi } from './requant';
-import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_MODE_LEFT, RQ_MODE_FAST } from './simd_requant';
+import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_B2, RQ_MODE_LEFT, RQ_MODE_FAST } from './simd_requant';
 
 // ---------------------------------------------------------------------------------------------
 // Scalar reference (the spec)
@@ -44,14 +44,20 @@ export function dw_ref_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32,
 // Packed weights (packDepthwiseWeights): T = kH*kW taps, Tp = T rounded up to even (the phantom tap has
 // weight 0), C padded to 8. Per block of 8 channels, per tap pair (t0, t1): 16 int16
 //   [w(t0,c0) w(t1,c0) w(t0,c1) w(t1,c1) ... w(t0,c3) w(t1,c3) | same for c4..c7]   (32 bytes)
-// values are w - wZp. After all blocks: i32 sumW[Cpad8] = sum over taps of (w - wZp).
+// values are 2*(w - wZp) (doubled: the FAST2 requant mode accumulates 2*acc; the other modes halve the
+// weights as they load them, exactly). After all blocks: i32 sumW[Cpad8] = sum over taps of 2*(w - wZp).
 // The input zero point is folded into the bias (acc = bias - inZp*sumW + sum x*w); taps outside the
-// input read a 16-byte buffer filled with inZp, which then contributes exactly 0.
-// Every output pixel tile is 4 consecutive pixels of one row x 8 channels; i32x4.dot_i16x8_s sums the
-// two taps of a pair.
+// input read inZp instead (a static row of C+16 bytes of inZp at the same channel offset, or a 16-byte
+// inZp buffer through a select when C > 8176), which then contributes exactly 0.
+// Every output pixel tile is 4 consecutive pixels of one row x 8 channels, computed as two passes of
+// 2 pixels (4 live accumulators, no spills); i32x4.dot_i16x8_s sums the two taps of a pair of the
+// sign-extended, interleaved inputs. Interior tiles add precomputed tap offsets to the pixel pointers;
+// border tiles go through a per-tile table of tap offsets. The last tile of a row overlaps the previous
+// one when outW is not a multiple of 4 (recomputing identical bytes). Static memory used: tap tables
+// (20 KB), the zero-point row (8 KB).
 // ---------------------------------------------------------------------------------------------
 
-export const DW_MAX_TAPS: i32 = 1024;
+const DW_MAX_TAPS: i32 = 1024; // pack.ts DW_MAX_TAPS
 const tapOff: usize = memory.data(DW_MAX_TAPS * 4, 16);
 const tapTbl: usize = memory.data(4 * DW_MAX_TAPS * 4, 16);
 const zpBuf: usize = memory.data(32, 16);
@@ -71,7 +77,7 @@ function tapPtr(border: bool, ptrTable: bool, p: usize, j8: usize, second: usize
   }
   // interior, or border with the zpRow table: p = tap table row, entries relative to inPtr + cOff (in the 'base' argument)
   if (ptrTable) return inPtr + <usize>load<i32>(p + j8 + (second << 2));
-  return p + <usize>load<i32>(tapOff + j8 + (second << 2));
+  return p + <usize>load<i32>(j8 + (second << 2), tapOff);
 }
 
 // @ts-ignore: decorator
@@ -79,16 +85,20 @@ function tapPtr(border: bool, ptrTable: bool, p: usize, j8: usize, second: usize
 function dwTile<L>(border: bool, ptrTable: bool, p0: usize, p1: usize, p2: usize, p3: usize, inPtr: usize,
   wp0: usize, npairs: i32, cOff: usize, bias: usize, sumW: usize, zpi: v128, qb: usize,
   out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  const bl = i32x4.sub(v128.load(bias), i32x4.mul(v128.load(sumW), zpi));
-  const bh = i32x4.sub(v128.load(bias, 16), i32x4.mul(v128.load(sumW, 16), zpi));
+  let sl = v128.load(sumW), sh = v128.load(sumW, 16);
+  if (sizeof<L>() != 1) { sl = i32x4.shr_s(sl, 1); sh = i32x4.shr_s(sh, 1); }
+  const bl = i32x4.sub(v128.load(bias), i32x4.mul(sl, zpi));
+  const bh = i32x4.sub(v128.load(bias, 16), i32x4.mul(sh, zpi));
   // two passes of 2 pixels each: 4 live accumulators per loop keep V8 from spilling
   let a0l = bl, a0h = bh, a1l = bl, a1h = bh;
+  const wEnd = wp0 + (<usize>npairs << 5);
   let wp = wp0;
-  for (let j = 0; j < npairs; j++) {
-    const w0 = v128.load(wp);
-    const w1 = v128.load(wp, 16);
+  let j8: usize = 0;
+  while (wp < wEnd) {
+    let w0 = v128.load(wp);
+    let w1 = v128.load(wp, 16);
+    if (sizeof<L>() != 1) { w0 = i16x8.shr_s(w0, 1); w1 = i16x8.shr_s(w1, 1); }
     wp += 32;
-    const j8 = <usize>j << 3;
     let a = v128.load8x8_s(tapPtr(border, ptrTable, p0, j8, 0, inPtr, cOff));
     let b = v128.load8x8_s(tapPtr(border, ptrTable, p0, j8, 1, inPtr, cOff));
     a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), w0));
@@ -97,14 +107,16 @@ function dwTile<L>(border: bool, ptrTable: bool, p0: usize, p1: usize, p2: usize
     b = v128.load8x8_s(tapPtr(border, ptrTable, p1, j8, 1, inPtr, cOff));
     a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), w0));
     a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), w1));
+    j8 += 8;
   }
   let a2l = bl, a2h = bh, a3l = bl, a3h = bh;
   wp = wp0;
-  for (let j = 0; j < npairs; j++) {
-    const w0 = v128.load(wp);
-    const w1 = v128.load(wp, 16);
+  j8 = 0;
+  while (wp < wEnd) {
+    let w0 = v128.load(wp);
+    let w1 = v128.load(wp, 16);
+    if (sizeof<L>() != 1) { w0 = i16x8.shr_s(w0, 1); w1 = i16x8.shr_s(w1, 1); }
     wp += 32;
-    const j8 = <usize>j << 3;
     let a = v128.load8x8_s(tapPtr(border, ptrTable, p2, j8, 0, inPtr, cOff));
     let b = v128.load8x8_s(tapPtr(border, ptrTable, p2, j8, 1, inPtr, cOff));
     a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), w0));
@@ -113,6 +125,7 @@ function dwTile<L>(border: bool, ptrTable: bool, p0: usize, p1: usize, p2: usize
     b = v128.load8x8_s(tapPtr(border, ptrTable, p3, j8, 1, inPtr, cOff));
     a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), w0));
     a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), w1));
+    j8 += 8;
   }
   requantStore4x8<L>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, out, pixStride, np, nc, zp16, lo8, hi8);
 }
@@ -128,8 +141,11 @@ function dwBody<L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr:
   const npairs = Tp >> 1;
   const nb = (C + 7) >> 3;
   const wBlock: usize = <usize>npairs << 5;
+  // FAST2 (L = i8): the doubled weights and sums as packed, and 2*bias; other modes halve them
+  const D = sizeof<L>() == 1;
   const sumW0 = pwPtr + <usize>nb * wBlock;
   const q0 = qPtr + RQ_HEADER;
+  const bOff: usize = D ? RQ_B2 : 0;
   const zpi = i32x4.splat(inZp);
   const zp16 = i16x8.splat(<i16>outZp);
   const lo8 = i8x16.splat(<i8>actMin);
@@ -169,7 +185,7 @@ function dwBody<L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr:
           const cOff = <usize>b << 3;
           const pb = base + cOff;
           dwTile<L>(false, false, pb, pb + ps, pb + 2 * ps, pb + 3 * ps, inPtr, pwPtr + <usize>b * wBlock, npairs, cOff,
-            q0 + <usize>b * RQ_BLOCK, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK,
+            q0 + <usize>b * RQ_BLOCK + bOff, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK,
             o + cOff, pixStride, 4, min(8, C - (b << 3)), zp16, lo8, hi8);
         }
       } else {
@@ -195,14 +211,14 @@ function dwBody<L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr:
             const cOff = <usize>b << 3;
             dwTile<L>(false, true, tapTbl, tapTbl + tStride, tapTbl + 2 * tStride, tapTbl + 3 * tStride, inPtr + cOff,
               pwPtr + <usize>b * wBlock, npairs, cOff,
-              q0 + <usize>b * RQ_BLOCK, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK,
+              q0 + <usize>b * RQ_BLOCK + bOff, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK,
               o + cOff, pixStride, np, min(8, C - (b << 3)), zp16, lo8, hi8);
           }
         } else for (let b = 0; b < nb; b++) {
           const cOff = <usize>b << 3;
           dwTile<L>(true, false, tapTbl, tapTbl + tStride, tapTbl + 2 * tStride, tapTbl + 3 * tStride, inPtr,
             pwPtr + <usize>b * wBlock, npairs, cOff,
-            q0 + <usize>b * RQ_BLOCK, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK,
+            q0 + <usize>b * RQ_BLOCK + bOff, sumW0 + (cOff << 2), zpi, q0 + <usize>b * RQ_BLOCK,
             o + cOff, pixStride, np, min(8, C - (b << 3)), zp16, lo8, hi8);
         }
       }
@@ -213,8 +229,14 @@ function dwBody<L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr:
 export function dw_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
-  const mode = load<i32>(qPtr); // 1 = LEFT (i64), 2 = FAST (i16), else GENERAL (i32)
-  if (mode == RQ_MODE_LEFT) dwBody<i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+  // requant mode: 1 = LEFT (i64), 2 = FAST (i16; FAST2 (i8) with the doubled weights when |bias| < 2^29
+  // and taps * 255 * 255 < 2^29, so |acc| < 2^30), else GENERAL (i32)
+  if (kH * kW > DW_MAX_TAPS) unreachable(); // static tap tables; packDepthwiseWeights refuses these too
+  const mode = load<i32>(qPtr);
+  const fast2 = mode == RQ_MODE_FAST && load<i32>(qPtr, 8) != 0 && kH * kW < 8256;
+  if (fast2) dwBody<i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
+  else if (mode == RQ_MODE_LEFT) dwBody<i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
   else if (mode == RQ_MODE_FAST) dwBody<i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);

@@ -10,3 +10,4 @@ export * from './float';
 export * from './conv';
 export * from './depthwise';
 export * from './movenet';
+export * from './int16';

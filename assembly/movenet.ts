@@ -46,7 +46,8 @@ function mulElem(x: i32, y: i32, aOffset: i32, bOffset: i32, outMult: i32, outSh
   return clampi(mbqm((x + aOffset) * (y + bOffset), outMult, outShift) + outOffset, actMin, actMax);
 }
 
-export function bc_addsub_i8(aPtr: usize, bPtr: usize, outPtr: usize,
+// Scalar specs: every output element evaluated as TFLite does (`--reference`).
+export function bc_addsub_i8_ref(aPtr: usize, bPtr: usize, outPtr: usize,
   a0: i32, a1: i32, a2: i32, a3: i32, b0: i32, b1: i32, b2: i32, b3: i32, o0: i32, o1: i32, o2: i32, o3: i32,
   sub: i32, aOffset: i32, aMult: i32, aShift: i32, bOffset: i32, bMult: i32, bShift: i32,
   leftShift: i32, outMult: i32, outShift: i32, outOffset: i32, actMin: i32, actMax: i32): void {
@@ -68,7 +69,7 @@ export function bc_addsub_i8(aPtr: usize, bPtr: usize, outPtr: usize,
   }
 }
 
-export function bc_mul_i8(aPtr: usize, bPtr: usize, outPtr: usize,
+export function bc_mul_i8_ref(aPtr: usize, bPtr: usize, outPtr: usize,
   a0: i32, a1: i32, a2: i32, a3: i32, b0: i32, b1: i32, b2: i32, b3: i32, o0: i32, o1: i32, o2: i32, o3: i32,
   aOffset: i32, bOffset: i32, outMult: i32, outShift: i32, outOffset: i32, actMin: i32, actMax: i32): void {
   const as3 = bstride(a3, 1), as2 = bstride(a2, a3), as1 = bstride(a1, a2 * a3), as0 = bstride(a0, a1 * a2 * a3);
@@ -88,105 +89,218 @@ export function bc_mul_i8(aPtr: usize, bPtr: usize, outPtr: usize,
   }
 }
 
-// Fast path for an int8 binary op whose second (constP == 1: first) operand is
-// a constant of at most 64 elements: one 256-entry table per constant element,
-// built with the scalar spec above, then a table lookup per output element.
-// Returns false (does nothing) when the constant is too large for the scratch.
-// Tables live in scratch: cN * 256 bytes.
+// ---- fast int8 binary kernels ----
+// lut = 1 (2): operand b (a) has few elements: one 256-entry result table per
+// element of it, built with the scalar spec, then one lookup per output
+// (scratch: 256 bytes per element). lut = 0: SIMD rows along the innermost
+// dimension, where each operand has stride 0 or 1.
+
+// Result tables indexed [small operand element][other operand value + 128].
 function lutBinaryI8(aPtr: usize, bPtr: usize, outPtr: usize,
   a0: i32, a1: i32, a2: i32, a3: i32, b0: i32, b1: i32, b2: i32, b3: i32, o0: i32, o1: i32, o2: i32, o3: i32,
-  constFirst: i32, scratch: usize): void {
-  // x = the tensor operand, c = the constant operand (tables are indexed [c][x + 128])
-  const xp = constFirst ? bPtr : aPtr;
-  const x0 = constFirst ? b0 : a0, x1 = constFirst ? b1 : a1, x2 = constFirst ? b2 : a2, x3 = constFirst ? b3 : a3;
-  const c0 = constFirst ? a0 : b0, c1 = constFirst ? a1 : b1, c2 = constFirst ? a2 : b2, c3 = constFirst ? a3 : b3;
+  tableOnA: bool, scratch: usize): void {
+  const xp = tableOnA ? bPtr : aPtr;
+  const x0 = tableOnA ? b0 : a0, x1 = tableOnA ? b1 : a1, x2 = tableOnA ? b2 : a2, x3 = tableOnA ? b3 : a3;
+  const c0 = tableOnA ? a0 : b0, c1 = tableOnA ? a1 : b1, c2 = tableOnA ? a2 : b2, c3 = tableOnA ? a3 : b3;
   const xs3 = bstride(x3, 1), xs2 = bstride(x2, x3), xs1 = bstride(x1, x2 * x3), xs0 = bstride(x0, x1 * x2 * x3);
   const cs3 = bstride(c3, 256), cs2 = bstride(c2, c3 * 256), cs1 = bstride(c1, c2 * c3 * 256), cs0 = bstride(c0, c1 * c2 * c3 * 256);
   let o: usize = outPtr;
-  if (cs3 == 0) {
-    // the constant is the same along the innermost dimension: one table per row
-    for (let i0 = 0; i0 < o0; i0++) {
-      for (let i1 = 0; i1 < o1; i1++) {
-        for (let i2 = 0; i2 < o2; i2++) {
-          let xi = i0 * xs0 + i1 * xs1 + i2 * xs2;
-          const t = scratch + <usize>(i0 * cs0 + i1 * cs1 + i2 * cs2) + 128;
-          if (xs3 == 1) {
-            const src = xp + xi;
-            for (let i3 = 0; i3 < o3; i3++) store<i8>(o + i3, load<i8>(t + <usize><i32>load<i8>(src + i3)));
-            o += o3;
-          } else {
-            const v = load<i8>(t + <usize><i32>load<i8>(xp + xi));
-            memory.fill(o, <u8>v, o3);
-            o += o3;
-          }
-        }
-      }
-    }
-    return;
-  }
   for (let i0 = 0; i0 < o0; i0++) {
     for (let i1 = 0; i1 < o1; i1++) {
       for (let i2 = 0; i2 < o2; i2++) {
         let xi = i0 * xs0 + i1 * xs1 + i2 * xs2;
-        let ti = i0 * cs0 + i1 * cs1 + i2 * cs2;
+        let t = scratch + <usize>(i0 * cs0 + i1 * cs1 + i2 * cs2) + 128;
+        if (cs3 == 0 && xs3 == 1) {
+          const src = xp + xi;
+          for (let i3 = 0; i3 < o3; i3++) store<i8>(o + i3, load<i8>(t + <usize><i32>load<i8>(src + i3)));
+          o += o3;
+          continue;
+        }
         for (let i3 = 0; i3 < o3; i3++) {
-          store<i8>(o, load<i8>(scratch + <usize>ti + 128 + <usize><i32>load<i8>(xp + xi)));
-          o++; xi += xs3; ti += cs3;
+          store<i8>(o, load<i8>(t + <usize><i32>load<i8>(xp + xi)));
+          o++; xi += xs3; t += cs3;
         }
       }
     }
   }
 }
 
-// the largest constant (in elements) the table path handles; scratch = 256 bytes per element
-const LUT_MAX_CONST: i32 = 64;
+// SaturatingRoundingDoublingHighMul for 4 lanes, multiplier m >= 0: exactly
+// (x*m + 2^30) >> 31 (the nudge/truncation of the scalar form agree for m >= 0)
+// @ts-ignore: decorator
+@inline
+function vsrdhmPos(x: v128, m: v128): v128 {
+  const nudge = i64x2.splat(1 << 30);
+  const lo = i64x2.shr_s(i64x2.add(i64x2.extmul_low_i32x4_s(x, m), nudge), 31);
+  const hi = i64x2.shr_s(i64x2.add(i64x2.extmul_high_i32x4_s(x, m), nudge), 31);
+  return i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+}
 
-export function bc_addsub_c_i8(aPtr: usize, bPtr: usize, outPtr: usize,
+// RoundingDivideByPOT for 4 lanes, exponent e >= 0, |x| < 2^30: (x + half - (x < 0)) >> e
+// @ts-ignore: decorator
+@inline
+function vrdbpSmall(x: v128, e: i32, half: v128): v128 {
+  return e > 0 ? i32x4.shr_s(i32x4.add(i32x4.add(x, half), i32x4.shr_s(x, 31)), e) : x;
+}
+
+// int8 lanes 0..7 of one operand row, as i16 (value + offset); stride 0 = broadcast value
+// @ts-ignore: decorator
+@inline
+function row16(p: usize, stride: i32, i: i32, off: v128, bcast: v128): v128 {
+  return stride ? i16x8.add(v128.load8x8_s(p + <usize>i), off) : bcast;
+}
+
+// @ts-ignore: decorator
+@inline
+function narrowClamp(lo: v128, hi: v128, vmin: v128, vmax: v128): v128 {
+  const o16 = i16x8.narrow_i32x4_s(lo, hi);
+  return i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(o16, o16), vmin), vmax);
+}
+
+// one row of n outputs; as/bs are the operands' strides (0 or 1)
+function addsubRow(aP: usize, as: i32, bP: usize, bs: i32, oP: usize, n: i32, sub: i32,
+  aOffset: i32, aMult: i32, aShift: i32, bOffset: i32, bMult: i32, bShift: i32,
+  leftShift: i32, outMult: i32, outShift: i32, outOffset: i32, actMin: i32, actMax: i32): void {
+  const ea = -aShift, eb = -bShift, eo = -outShift;
+  const va = i32x4.splat(aMult), vb = i32x4.splat(bMult), vo = i32x4.splat(outMult);
+  const ha = i32x4.splat(ea > 0 ? 1 << (ea - 1) : 0), hb = i32x4.splat(eb > 0 ? 1 << (eb - 1) : 0), ho = i32x4.splat(eo > 0 ? 1 << (eo - 1) : 0);
+  const offA = i16x8.splat(<i16>aOffset), offB = i16x8.splat(<i16>bOffset);
+  // a broadcast operand's scaled value is the same for the whole row
+  const sa0 = i32x4.splat(mbqm((<i32>load<i8>(aP) + aOffset) * (1 << leftShift), aMult, aShift));
+  const sb0 = i32x4.splat(mbqm((<i32>load<i8>(bP) + bOffset) * (1 << leftShift), bMult, bShift));
+  const zero = i16x8.splat(0);
+  const vOut = i32x4.splat(outOffset);
+  const vmin = i8x16.splat(<i8>actMin), vmax = i8x16.splat(<i8>actMax);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    let saLo = sa0, saHi = sa0, sbLo = sb0, sbHi = sb0;
+    if (as) {
+      const a16 = row16(aP, as, i, offA, zero);
+      saLo = vrdbpSmall(vsrdhmPos(i32x4.shl(i32x4.extend_low_i16x8_s(a16), leftShift), va), ea, ha);
+      saHi = vrdbpSmall(vsrdhmPos(i32x4.shl(i32x4.extend_high_i16x8_s(a16), leftShift), va), ea, ha);
+    }
+    if (bs) {
+      const b16 = row16(bP, bs, i, offB, zero);
+      sbLo = vrdbpSmall(vsrdhmPos(i32x4.shl(i32x4.extend_low_i16x8_s(b16), leftShift), vb), eb, hb);
+      sbHi = vrdbpSmall(vsrdhmPos(i32x4.shl(i32x4.extend_high_i16x8_s(b16), leftShift), vb), eb, hb);
+    }
+    const sLo = sub ? i32x4.sub(saLo, sbLo) : i32x4.add(saLo, sbLo);
+    const sHi = sub ? i32x4.sub(saHi, sbHi) : i32x4.add(saHi, sbHi);
+    const oLo = i32x4.add(vrdbpSmall(vsrdhmPos(sLo, vo), eo, ho), vOut);
+    const oHi = i32x4.add(vrdbpSmall(vsrdhmPos(sHi, vo), eo, ho), vOut);
+    v128.store64_lane(oP + <usize>i, narrowClamp(oLo, oHi, vmin, vmax), 0);
+  }
+  for (; i < n; i++) {
+    const v = addsubElem(<i32>load<i8>(aP + <usize>(i * as)), <i32>load<i8>(bP + <usize>(i * bs)), sub,
+      aOffset, aMult, aShift, bOffset, bMult, bShift, leftShift, outMult, outShift, outOffset, actMin, actMax);
+    store<i8>(oP + <usize>i, <i8>v);
+  }
+}
+
+function mulRow(aP: usize, as: i32, bP: usize, bs: i32, oP: usize, n: i32,
+  aOffset: i32, bOffset: i32, outMult: i32, outShift: i32, outOffset: i32, actMin: i32, actMax: i32): void {
+  const left = outShift > 0 ? outShift : 0, e = outShift > 0 ? 0 : -outShift;
+  const vm = i32x4.splat(outMult), half = i32x4.splat(e > 0 ? 1 << (e - 1) : 0);
+  const offA = i16x8.splat(<i16>aOffset), offB = i16x8.splat(<i16>bOffset);
+  const a0 = i16x8.splat(<i16>(<i32>load<i8>(aP) + aOffset)), b0 = i16x8.splat(<i16>(<i32>load<i8>(bP) + bOffset));
+  const vOut = i32x4.splat(outOffset);
+  const vmin = i8x16.splat(<i8>actMin), vmax = i8x16.splat(<i8>actMax);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const a16 = row16(aP, as, i, offA, a0), b16 = row16(bP, bs, i, offB, b0);
+    // |product| <= 255 * 255: exact in i32; x * 2^left wraps like the C++ int32 product
+    const pLo = i32x4.shl(i32x4.extmul_low_i16x8_s(a16, b16), left);
+    const pHi = i32x4.shl(i32x4.extmul_high_i16x8_s(a16, b16), left);
+    const oLo = i32x4.add(vrdbpSmall(vsrdhmPos(pLo, vm), e, half), vOut);
+    const oHi = i32x4.add(vrdbpSmall(vsrdhmPos(pHi, vm), e, half), vOut);
+    v128.store64_lane(oP + <usize>i, narrowClamp(oLo, oHi, vmin, vmax), 0);
+  }
+  for (; i < n; i++) {
+    const v = mulElem(<i32>load<i8>(aP + <usize>(i * as)), <i32>load<i8>(bP + <usize>(i * bs)), aOffset, bOffset, outMult, outShift, outOffset, actMin, actMax);
+    store<i8>(oP + <usize>i, <i8>v);
+  }
+}
+
+export function bc_addsub_i8(aPtr: usize, bPtr: usize, outPtr: usize,
   a0: i32, a1: i32, a2: i32, a3: i32, b0: i32, b1: i32, b2: i32, b3: i32, o0: i32, o1: i32, o2: i32, o3: i32,
   sub: i32, aOffset: i32, aMult: i32, aShift: i32, bOffset: i32, bMult: i32, bShift: i32,
   leftShift: i32, outMult: i32, outShift: i32, outOffset: i32, actMin: i32, actMax: i32,
-  constFirst: i32, scratch: usize): void {
-  const cp = constFirst ? aPtr : bPtr;
-  const cN = constFirst ? a0 * a1 * a2 * a3 : b0 * b1 * b2 * b3;
-  if (cN > LUT_MAX_CONST) {
-    bc_addsub_i8(aPtr, bPtr, outPtr, a0, a1, a2, a3, b0, b1, b2, b3, o0, o1, o2, o3,
+  lut: i32, scratch: usize): void {
+  if (lut == 1 || lut == 2) {
+    const onA = lut == 2;
+    const cp = onA ? aPtr : bPtr;
+    const cN = onA ? a0 * a1 * a2 * a3 : b0 * b1 * b2 * b3;
+    for (let k = 0; k < cN; k++) {
+      const c = <i32>load<i8>(cp + <usize>k);
+      const t = scratch + <usize>(k * 256) + 128;
+      for (let x = -128; x < 128; x++) {
+        const v = onA
+          ? addsubElem(c, x, sub, aOffset, aMult, aShift, bOffset, bMult, bShift, leftShift, outMult, outShift, outOffset, actMin, actMax)
+          : addsubElem(x, c, sub, aOffset, aMult, aShift, bOffset, bMult, bShift, leftShift, outMult, outShift, outOffset, actMin, actMax);
+        store<i8>(t + <usize>x, <i8>v);
+      }
+    }
+    lutBinaryI8(aPtr, bPtr, outPtr, a0, a1, a2, a3, b0, b1, b2, b3, o0, o1, o2, o3, onA, scratch);
+    return;
+  }
+  // the vector form needs right shifts, non-negative multipliers and |(x + offset) << leftShift| < 2^30
+  if (aShift > 0 || bShift > 0 || outShift > 0 || leftShift > 21 || aMult < 0 || bMult < 0 || outMult < 0) {
+    bc_addsub_i8_ref(aPtr, bPtr, outPtr, a0, a1, a2, a3, b0, b1, b2, b3, o0, o1, o2, o3,
       sub, aOffset, aMult, aShift, bOffset, bMult, bShift, leftShift, outMult, outShift, outOffset, actMin, actMax);
     return;
   }
-  for (let k = 0; k < cN; k++) {
-    const c = <i32>load<i8>(cp + k);
-    const t = scratch + <usize>(k * 256);
-    for (let x = -128; x < 128; x++) {
-      const v = constFirst
-        ? addsubElem(c, x, sub, aOffset, aMult, aShift, bOffset, bMult, bShift, leftShift, outMult, outShift, outOffset, actMin, actMax)
-        : addsubElem(x, c, sub, aOffset, aMult, aShift, bOffset, bMult, bShift, leftShift, outMult, outShift, outOffset, actMin, actMax);
-      store<i8>(t + <usize>(x + 128), <i8>v);
+  const as3 = bstride(a3, 1), as2 = bstride(a2, a3), as1 = bstride(a1, a2 * a3), as0 = bstride(a0, a1 * a2 * a3);
+  const bs3 = bstride(b3, 1), bs2 = bstride(b2, b3), bs1 = bstride(b1, b2 * b3), bs0 = bstride(b0, b1 * b2 * b3);
+  let o: usize = outPtr;
+  for (let i0 = 0; i0 < o0; i0++) {
+    for (let i1 = 0; i1 < o1; i1++) {
+      for (let i2 = 0; i2 < o2; i2++) {
+        const ai = i0 * as0 + i1 * as1 + i2 * as2, bi = i0 * bs0 + i1 * bs1 + i2 * bs2;
+        addsubRow(aPtr + <usize>ai, as3, bPtr + <usize>bi, bs3, o, o3, sub,
+          aOffset, aMult, aShift, bOffset, bMult, bShift, leftShift, outMult, outShift, outOffset, actMin, actMax);
+        o += o3;
+      }
     }
   }
-  lutBinaryI8(aPtr, bPtr, outPtr, a0, a1, a2, a3, b0, b1, b2, b3, o0, o1, o2, o3, constFirst, scratch);
 }
 
-export function bc_mul_c_i8(aPtr: usize, bPtr: usize, outPtr: usize,
+export function bc_mul_i8(aPtr: usize, bPtr: usize, outPtr: usize,
   a0: i32, a1: i32, a2: i32, a3: i32, b0: i32, b1: i32, b2: i32, b3: i32, o0: i32, o1: i32, o2: i32, o3: i32,
   aOffset: i32, bOffset: i32, outMult: i32, outShift: i32, outOffset: i32, actMin: i32, actMax: i32,
-  constFirst: i32, scratch: usize): void {
-  const cp = constFirst ? aPtr : bPtr;
-  const cN = constFirst ? a0 * a1 * a2 * a3 : b0 * b1 * b2 * b3;
-  if (cN > LUT_MAX_CONST) {
-    bc_mul_i8(aPtr, bPtr, outPtr, a0, a1, a2, a3, b0, b1, b2, b3, o0, o1, o2, o3, aOffset, bOffset, outMult, outShift, outOffset, actMin, actMax);
+  lut: i32, scratch: usize): void {
+  if (lut == 1 || lut == 2) {
+    const onA = lut == 2;
+    const cp = onA ? aPtr : bPtr;
+    const cN = onA ? a0 * a1 * a2 * a3 : b0 * b1 * b2 * b3;
+    for (let k = 0; k < cN; k++) {
+      const c = <i32>load<i8>(cp + <usize>k);
+      const t = scratch + <usize>(k * 256) + 128;
+      for (let x = -128; x < 128; x++) {
+        const v = onA
+          ? mulElem(c, x, aOffset, bOffset, outMult, outShift, outOffset, actMin, actMax)
+          : mulElem(x, c, aOffset, bOffset, outMult, outShift, outOffset, actMin, actMax);
+        store<i8>(t + <usize>x, <i8>v);
+      }
+    }
+    lutBinaryI8(aPtr, bPtr, outPtr, a0, a1, a2, a3, b0, b1, b2, b3, o0, o1, o2, o3, onA, scratch);
     return;
   }
-  for (let k = 0; k < cN; k++) {
-    const c = <i32>load<i8>(cp + k);
-    const t = scratch + <usize>(k * 256);
-    for (let x = -128; x < 128; x++) {
-      const v = constFirst
-        ? mulElem(c, x, aOffset, bOffset, outMult, outShift, outOffset, actMin, actMax)
-        : mulElem(x, c, aOffset, bOffset, outMult, outShift, outOffset, actMin, actMax);
-      store<i8>(t + <usize>(x + 128), <i8>v);
+  if (outMult < 0 || outShift > 15) {
+    bc_mul_i8_ref(aPtr, bPtr, outPtr, a0, a1, a2, a3, b0, b1, b2, b3, o0, o1, o2, o3, aOffset, bOffset, outMult, outShift, outOffset, actMin, actMax);
+    return;
+  }
+  const as3 = bstride(a3, 1), as2 = bstride(a2, a3), as1 = bstride(a1, a2 * a3), as0 = bstride(a0, a1 * a2 * a3);
+  const bs3 = bstride(b3, 1), bs2 = bstride(b2, b3), bs1 = bstride(b1, b2 * b3), bs0 = bstride(b0, b1 * b2 * b3);
+  let o: usize = outPtr;
+  for (let i0 = 0; i0 < o0; i0++) {
+    for (let i1 = 0; i1 < o1; i1++) {
+      for (let i2 = 0; i2 < o2; i2++) {
+        const ai = i0 * as0 + i1 * as1 + i2 * as2, bi = i0 * bs0 + i1 * bs1 + i2 * bs2;
+        mulRow(aPtr + <usize>ai, as3, bPtr + <usize>bi, bs3, o, o3, aOffset, bOffset, outMult, outShift, outOffset, actMin, actMax);
+        o += o3;
+      }
     }
   }
-  lutBinaryI8(aPtr, bPtr, outPtr, a0, a1, a2, a3, b0, b1, b2, b3, o0, o1, o2, o3, constFirst, scratch);
 }
 
 // ---- int32: 0 ADD, 1 SUB, 2 MUL, 3 FLOOR_DIV (reference_ops::FloorDiv<int32_t>) ----
@@ -311,29 +425,44 @@ export function logistic_i8(inPtr: usize, outPtr: usize, n: i32, inZp: i32, radi
 
 // ---- RESIZE_BILINEAR int8 (reference_ops::ResizeBilinearInteger, batch 1) ----
 // 10-bit fixed-point source coordinates, 20-bit products, rounding half away
-// from zero (the non-TFLITE_SINGLE_ROUNDING branch).
+// from zero (the non-TFLITE_SINGLE_ROUNDING branch). The lower source index is
+// also clamped to the input (TFLite would read past it for extreme upscaling);
+// that changes nothing where TFLite stays in bounds.
 // @ts-ignore: decorator
 @inline
 function interpScaled(value: i32, scale10: i32, halfPixel: i32): i32 {
   return halfPixel ? value * scale10 + scale10 / 2 - (1 << 9) : value * scale10;
 }
 
-export function resize_bilinear_i8(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
+// @ts-ignore: decorator
+@inline
+function resizeScale(inS: i32, outS: i32, alignCorners: i32): i32 {
+  return alignCorners && outS > 1 ? ((1 << 10) * (inS - 1) + (outS - 1) / 2) / (outS - 1) : ((1 << 10) * inS + outS / 2) / outS;
+}
+
+// @ts-ignore: decorator
+@inline
+function lowerIdx(scaled: i32, size: i32): i32 {
+  return min(max(scaled / (1 << 10), 0), size - 1);
+}
+
+// @ts-ignore: decorator
+@inline
+function upperIdx(scaled: i32, size: i32): i32 {
+  return max(min((scaled + (1 << 10) - 1) / (1 << 10), size - 1), 0);
+}
+
+export function resize_bilinear_i8_ref(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
   alignCorners: i32, halfPixel: i32): void {
-  let hScale: i32 = ((1 << 10) * inH + outH / 2) / outH;
-  let wScale: i32 = ((1 << 10) * inW + outW / 2) / outW;
-  if (alignCorners && outH > 1) hScale = ((1 << 10) * (inH - 1) + (outH - 1) / 2) / (outH - 1);
-  if (alignCorners && outW > 1) wScale = ((1 << 10) * (inW - 1) + (outW - 1) / 2) / (outW - 1);
+  const hScale = resizeScale(inH, outH, alignCorners), wScale = resizeScale(inW, outW, alignCorners);
   let o: usize = outPtr;
   for (let y = 0; y < outH; y++) {
     const iy = interpScaled(y, hScale, halfPixel);
-    const y0 = max(iy / (1 << 10), 0);
-    const y1 = min((iy + (1 << 10) - 1) / (1 << 10), inH - 1);
+    const y0 = lowerIdx(iy, inH), y1 = upperIdx(iy, inH);
     const fy: i32 = iy - (1 << 10) * y0;
     for (let x = 0; x < outW; x++) {
       const ix = interpScaled(x, wScale, halfPixel);
-      const x0 = max(ix / (1 << 10), 0);
-      const x1 = min((ix + (1 << 10) - 1) / (1 << 10), inW - 1);
+      const x0 = lowerIdx(ix, inW), x1 = upperIdx(ix, inW);
       const fx: i32 = ix - (1 << 10) * x0;
       // the reference multiplies value * wy * wx in int64, left to right
       const wy0: i64 = <i64>((1 << 10) - fy), wy1: i64 = <i64>fy;
@@ -349,6 +478,68 @@ export function resize_bilinear_i8(inPtr: usize, inH: i32, inW: i32, c: i32, out
         store<i8>(o, <i8>((s + round) / <i64>1048576));
         o++;
       }
+    }
+  }
+}
+
+// (s + (s > 0 ? 2^19 : -2^19)) / 2^20 with C++ truncation, for |s| < 2^30
+// @ts-ignore: decorator
+@inline
+function vround20(s: v128): v128 {
+  const t = i32x4.add(s, v128.bitselect(i32x4.splat(1 << 19), i32x4.splat(-(1 << 19)), i32x4.gt_s(s, i32x4.splat(0))));
+  return i32x4.shr_s(i32x4.add(t, v128.and(i32x4.shr_s(t, 31), i32x4.splat((1 << 20) - 1))), 20);
+}
+
+// Fast version: when both fractions are in [-512, 1024] (always, unless the lower
+// index was clamped), |wy0| + |wy1| <= 2048 and likewise for x, so the sum of the
+// four products stays below 128 * 2^22 = 2^29 and int32 is exact. Channels go 8
+// at a time; other pixels use the int64 form above.
+export function resize_bilinear_i8(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
+  alignCorners: i32, halfPixel: i32): void {
+  const hScale = resizeScale(inH, outH, alignCorners), wScale = resizeScale(inW, outW, alignCorners);
+  let o: usize = outPtr;
+  for (let y = 0; y < outH; y++) {
+    const iy = interpScaled(y, hScale, halfPixel);
+    const y0 = lowerIdx(iy, inH), y1 = upperIdx(iy, inH);
+    const fy: i32 = iy - (1 << 10) * y0;
+    for (let x = 0; x < outW; x++) {
+      const ix = interpScaled(x, wScale, halfPixel);
+      const x0 = lowerIdx(ix, inW), x1 = upperIdx(ix, inW);
+      const fx: i32 = ix - (1 << 10) * x0;
+      const p00 = inPtr + <usize>((y0 * inW + x0) * c);
+      const p10 = inPtr + <usize>((y1 * inW + x0) * c);
+      const p01 = inPtr + <usize>((y0 * inW + x1) * c);
+      const p11 = inPtr + <usize>((y1 * inW + x1) * c);
+      if (fy < -512 || fy > 1024 || fx < -512 || fx > 1024) {
+        const wy0: i64 = <i64>((1 << 10) - fy), wy1: i64 = <i64>fy, wx0: i64 = <i64>((1 << 10) - fx), wx1: i64 = <i64>fx;
+        for (let ch = 0; ch < c; ch++) {
+          const s: i64 = <i64>load<i8>(p00 + ch) * wy0 * wx0 + <i64>load<i8>(p10 + ch) * wy1 * wx0 +
+            <i64>load<i8>(p01 + ch) * wy0 * wx1 + <i64>load<i8>(p11 + ch) * wy1 * wx1;
+          const round: i64 = s > 0 ? <i64>524288 : <i64>-524288;
+          store<i8>(o + ch, <i8>((s + round) / <i64>1048576));
+        }
+        o += c;
+        continue;
+      }
+      const w00 = ((1 << 10) - fy) * ((1 << 10) - fx), w10 = fy * ((1 << 10) - fx);
+      const w01 = ((1 << 10) - fy) * fx, w11 = fy * fx;
+      const v00 = i32x4.splat(w00), v10 = i32x4.splat(w10), v01 = i32x4.splat(w01), v11 = i32x4.splat(w11);
+      let ch = 0;
+      for (; ch + 8 <= c; ch += 8) {
+        const a = v128.load8x8_s(p00 + ch), b = v128.load8x8_s(p10 + ch), d = v128.load8x8_s(p01 + ch), e = v128.load8x8_s(p11 + ch);
+        const lo = i32x4.add(i32x4.add(i32x4.mul(i32x4.extend_low_i16x8_s(a), v00), i32x4.mul(i32x4.extend_low_i16x8_s(b), v10)),
+          i32x4.add(i32x4.mul(i32x4.extend_low_i16x8_s(d), v01), i32x4.mul(i32x4.extend_low_i16x8_s(e), v11)));
+        const hi = i32x4.add(i32x4.add(i32x4.mul(i32x4.extend_high_i16x8_s(a), v00), i32x4.mul(i32x4.extend_high_i16x8_s(b), v10)),
+          i32x4.add(i32x4.mul(i32x4.extend_high_i16x8_s(d), v01), i32x4.mul(i32x4.extend_high_i16x8_s(e), v11)));
+        const o16 = i16x8.narrow_i32x4_s(vround20(lo), vround20(hi));
+        v128.store64_lane(o + ch, i8x16.narrow_i16x8_s(o16, o16), 0);
+      }
+      for (; ch < c; ch++) {
+        const s = <i32>load<i8>(p00 + ch) * w00 + <i32>load<i8>(p10 + ch) * w10 + <i32>load<i8>(p01 + ch) * w01 + <i32>load<i8>(p11 + ch) * w11;
+        const t = s + (s > 0 ? 1 << 19 : -(1 << 19));
+        store<i8>(o + ch, <i8>(t / (1 << 20)));
+      }
+      o += c;
     }
   }
 }

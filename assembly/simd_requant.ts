@@ -11,16 +11,23 @@
 //         (v, M) except v = M = INT32_MIN. Taking the high halves of two pixel pairs finishes the transpose.
 //   RDBP(y, R):
 //     GENERAL: (y >> R) + ((y & mask) > (mask >> 1) + (y < 0))  -- exactly the scalar formula, any R
-//     FAST (every channel 1 <= R <= 21, no left shifts):
-//              (min(y, 2^30) + 2^(R-1) + (y >> 31)) >> R
-//         = floor((y + 2^(R-1) - [y < 0]) / 2^R) = round half away from zero, exactly RDBP; the min only
-//         changes y > 2^30, whose result (>= 2^(30-R) >= 512) and clamped result both saturate int8.
+//     FAST (no left shifts; every channel 1 <= R <= 21 and M = 0 or M >= 2^30): the accumulators are
+//         first clamped to <= 2^30 (this only changes values whose result is >= 256 before and after, so
+//         the int8 output saturates identically: x > 2^30 -> y >= 2^29 -> r >= 2^(29-R) >= 256). Then
+//         y + c = hi32(2*v*M + 2^31 + c*2^32) with c = 2^(R-1) cannot overflow, and
+//         r = ((y + c) + ((y + c) < c ? -1 : 0)) >> R = floor((y + 2^(R-1) - [y < 0]) / 2^R)
+//         = round half away from zero = exactly RDBP(y, R).
+//     FAST2: like FAST, but the accumulators arrive already doubled (conv doubles its im2col values,
+//         depthwise uses its doubled weight copy; both start from the 2*bias field), which needs
+//         |acc| < 2^30: the requant block flags |bias| < 2^29 and the kernel checks K * 255 * 255 < 2^29.
+//         Then no clamp is needed (y <= 2^30) and SRDHM skips its doubling:
+//         y + c = hi32((2v)*M + 2^31 + c*2^32).
 // Requant modes are compile-time type parameters Q: i64 = LEFT (some shift > 0; GENERAL rounding),
-// i32 = GENERAL, i16 = FAST.
+// i32 = GENERAL, i16 = FAST, i8 = FAST2.
 //
 // Requant block (packRequant in src/model/pack.ts): 16-byte header
-//   [i32 mode (0 GENERAL, 1 LEFT, 2 FAST), i32 nBlocks, 0, 0]
-// then per block of 8 channels RQ_BLOCK = 320 bytes:
+//   [i32 mode (0 GENERAL, 1 LEFT, 2 FAST), i32 nBlocks, i32 biasSmall (every |bias| < 2^29), 0]
+// then per block of 8 channels RQ_BLOCK = 384 bytes:
 //   +0   i32[8]  bias
 //   +32  i32[16] M pairs  [M0 M0 M1 M1 | M2 M2 M3 M3 | M4 M4 M5 M5 | M6 M6 M7 M7]
 //   +96  i32[16] 2^L pairs (same order)
@@ -28,21 +35,25 @@
 //   +192 i32[8]  2^(R-1) (0 if R = 0)
 //   +224 i32[8]  (1 << R) - 1
 //   +256 i32[8]  ((1 << R) - 1) >> 1
-//   +288 i32[8]  0 (reserved)
+//   +288 i64[8]  2^31 + 2^(R-1) * 2^32 (FAST mode rounding constants)
+//   +352 i32[8]  2 * bias (FAST2)
 // (R = max(-shift, 0), L = max(shift, 0), shifts taken mod 32 like wasm / the scalar spec.)
 
 export const RQ_HEADER: usize = 16;
-export const RQ_BLOCK: usize = 320;
+export const RQ_BLOCK: usize = 384;
+export const RQ_B2: usize = 352;
 const RQ_MP: usize = 32;
 const RQ_LP: usize = 96;
 const RQ_R: usize = 160;
 const RQ_C: usize = 192;
 const RQ_MASK: usize = 224;
 const RQ_THR: usize = 256;
+const RQ_K: usize = 288;
 
 export const RQ_MODE_GENERAL: i32 = 0;
 export const RQ_MODE_LEFT: i32 = 1;
 export const RQ_MODE_FAST: i32 = 2;
+export const RQ_MODE_FAST2: i32 = 3; // test hook only: FAST with pre-doubled accumulators
 
 // scratch for partial (< 8 channel) stores
 const partialBuf: usize = memory.data(64, 16);
@@ -57,24 +68,24 @@ function hi32x4(pa: v128, pb: v128): v128 {
 // SRDHM of lanes 0,1 of ta and tb (one channel, 4 pixels) with m lanes 0,1
 // @ts-ignore: decorator
 @inline
-function srdhmLo(ta: v128, tb: v128, m: v128): v128 {
-  const half = i64x2.splat(0x80000000);
+function srdhmLo<Q>(ta: v128, tb: v128, m: v128, half: v128): v128 {
   let a = i64x2.extmul_low_i32x4_s(ta, m);
   let b = i64x2.extmul_low_i32x4_s(tb, m);
-  a = i64x2.add(i64x2.add(a, a), half);
-  b = i64x2.add(i64x2.add(b, b), half);
+  if (sizeof<Q>() != 1) { a = i64x2.add(a, a); b = i64x2.add(b, b); }
+  a = i64x2.add(a, half);
+  b = i64x2.add(b, half);
   return hi32x4(a, b);
 }
 
 // SRDHM of lanes 2,3 of ta and tb with m lanes 2,3
 // @ts-ignore: decorator
 @inline
-function srdhmHi(ta: v128, tb: v128, m: v128): v128 {
-  const half = i64x2.splat(0x80000000);
+function srdhmHi<Q>(ta: v128, tb: v128, m: v128, half: v128): v128 {
   let a = i64x2.extmul_high_i32x4_s(ta, m);
   let b = i64x2.extmul_high_i32x4_s(tb, m);
-  a = i64x2.add(i64x2.add(a, a), half);
-  b = i64x2.add(i64x2.add(b, b), half);
+  if (sizeof<Q>() != 1) { a = i64x2.add(a, a); b = i64x2.add(b, b); }
+  a = i64x2.add(a, half);
+  b = i64x2.add(b, half);
   return hi32x4(a, b);
 }
 
@@ -83,14 +94,21 @@ function srdhmHi(ta: v128, tb: v128, m: v128): v128 {
 @inline
 function rdbpVec<Q>(y: v128, qb: usize, c: usize): v128 {
   const r = load<i32>(qb + RQ_R + (c << 2));
-  if (sizeof<Q>() == 2) {
-    const z = i32x4.add(i32x4.add(i32x4.min_s(y, i32x4.splat(1 << 30)), v128.load32_splat(qb + RQ_C + (c << 2))),
-      i32x4.shr_s(y, 31));
-    return i32x4.shr_s(z, r);
+  if (sizeof<Q>() <= 2) {
+    // y holds y + c here (rounding constant folded into the 64-bit sum)
+    return i32x4.shr_s(i32x4.add(y, i32x4.lt_s(y, v128.load32_splat(qb + RQ_C + (c << 2)))), r);
   }
   const mask = v128.load32_splat(qb + RQ_MASK + (c << 2));
   const thr = i32x4.sub(v128.load32_splat(qb + RQ_THR + (c << 2)), i32x4.shr_s(y, 31));
   return i32x4.sub(i32x4.shr_s(y, r), i32x4.gt_s(v128.and(y, mask), thr));
+}
+
+// 64-bit rounding constant of channel c: 2^31 (+ 2^(R-1) * 2^32 in FAST mode)
+// @ts-ignore: decorator
+@inline
+function rk<Q>(qb: usize, c: usize): v128 {
+  if (sizeof<Q>() <= 2) return v128.load64_splat(qb + RQ_K + (c << 3));
+  return i64x2.splat(0x80000000);
 }
 
 /** Requantize a 4-pixel x 8-channel tile (a<p><l|h>: pixel p, channels 0-3 / 4-7, lanes = channels,
@@ -103,6 +121,11 @@ export function requantStore4x8<Q>(
   qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
   zp16: v128, lo8: v128, hi8: v128, RAW: bool = false,
 ): void {
+  if (sizeof<Q>() == 2) {
+    const lim = i32x4.splat(1 << 30);
+    a0l = i32x4.min_s(a0l, lim); a0h = i32x4.min_s(a0h, lim); a1l = i32x4.min_s(a1l, lim); a1h = i32x4.min_s(a1h, lim);
+    a2l = i32x4.min_s(a2l, lim); a2h = i32x4.min_s(a2h, lim); a3l = i32x4.min_s(a3l, lim); a3h = i32x4.min_s(a3h, lim);
+  }
   // channels 0..3
   let t0 = i32x4.shuffle(a0l, a1l, 0, 4, 1, 5); // [p0c0 p1c0 p0c1 p1c1]
   let t1 = i32x4.shuffle(a0l, a1l, 2, 6, 3, 7); // [p0c2 p1c2 p0c3 p1c3]
@@ -114,11 +137,11 @@ export function requantStore4x8<Q>(
     t1 = i32x4.mul(t1, l23); t3 = i32x4.mul(t3, l23);
   }
   let m = v128.load(qb + RQ_MP);
-  const c0 = rdbpVec<Q>(srdhmLo(t0, t2, m), qb, 0);
-  const c1 = rdbpVec<Q>(srdhmHi(t0, t2, m), qb, 1);
+  const c0 = rdbpVec<Q>(srdhmLo<Q>(t0, t2, m, rk<Q>(qb, 0)), qb, 0);
+  const c1 = rdbpVec<Q>(srdhmHi<Q>(t0, t2, m, rk<Q>(qb, 1)), qb, 1);
   m = v128.load(qb + RQ_MP, 16);
-  const c2 = rdbpVec<Q>(srdhmLo(t1, t3, m), qb, 2);
-  const c3 = rdbpVec<Q>(srdhmHi(t1, t3, m), qb, 3);
+  const c2 = rdbpVec<Q>(srdhmLo<Q>(t1, t3, m, rk<Q>(qb, 2)), qb, 2);
+  const c3 = rdbpVec<Q>(srdhmHi<Q>(t1, t3, m, rk<Q>(qb, 3)), qb, 3);
   // channels 4..7
   t0 = i32x4.shuffle(a0h, a1h, 0, 4, 1, 5);
   t1 = i32x4.shuffle(a0h, a1h, 2, 6, 3, 7);
@@ -130,25 +153,32 @@ export function requantStore4x8<Q>(
     t1 = i32x4.mul(t1, l67); t3 = i32x4.mul(t3, l67);
   }
   m = v128.load(qb + RQ_MP, 32);
-  const c4 = rdbpVec<Q>(srdhmLo(t0, t2, m), qb, 4);
-  const c5 = rdbpVec<Q>(srdhmHi(t0, t2, m), qb, 5);
+  const c4 = rdbpVec<Q>(srdhmLo<Q>(t0, t2, m, rk<Q>(qb, 4)), qb, 4);
+  const c5 = rdbpVec<Q>(srdhmHi<Q>(t0, t2, m, rk<Q>(qb, 5)), qb, 5);
   m = v128.load(qb + RQ_MP, 48);
-  const c6 = rdbpVec<Q>(srdhmLo(t1, t3, m), qb, 6);
-  const c7 = rdbpVec<Q>(srdhmHi(t1, t3, m), qb, 7);
+  const c6 = rdbpVec<Q>(srdhmLo<Q>(t1, t3, m, rk<Q>(qb, 6)), qb, 6);
+  const c7 = rdbpVec<Q>(srdhmHi<Q>(t1, t3, m, rk<Q>(qb, 7)), qb, 7);
   if (RAW) {
     v128.store(out, c0); v128.store(out, c1, 16); v128.store(out, c2, 32); v128.store(out, c3, 48);
     v128.store(out, c4, 64); v128.store(out, c5, 80); v128.store(out, c6, 96); v128.store(out, c7, 112);
     return;
   }
-  const A = i8x16.narrow_i16x8_s(
-    i16x8.add_sat_s(i16x8.narrow_i32x4_s(c0, c1), zp16),
-    i16x8.add_sat_s(i16x8.narrow_i32x4_s(c2, c3), zp16));
-  const B = i8x16.narrow_i16x8_s(
-    i16x8.add_sat_s(i16x8.narrow_i32x4_s(c4, c5), zp16),
-    i16x8.add_sat_s(i16x8.narrow_i32x4_s(c6, c7), zp16));
-  // A = [c0 p0..3 | c1 p0..3 | c2 .. | c3 ..], B likewise for c4..c7 -> pixel-major
-  const P01 = i8x16.max_s(i8x16.min_s(i8x16.shuffle(A, B, 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29), hi8), lo8);
-  const P23 = i8x16.max_s(i8x16.min_s(i8x16.shuffle(A, B, 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31), hi8), lo8);
+  // + outZp after a saturating narrow to i16, then transpose to pixel-major with unpack-type shuffles only
+  // (single instructions in V8): n01 = [c0 p0..3 | c1 p0..3] etc.
+  const n01 = i16x8.add_sat_s(i16x8.narrow_i32x4_s(c0, c1), zp16);
+  const n23 = i16x8.add_sat_s(i16x8.narrow_i32x4_s(c2, c3), zp16);
+  const n45 = i16x8.add_sat_s(i16x8.narrow_i32x4_s(c4, c5), zp16);
+  const n67 = i16x8.add_sat_s(i16x8.narrow_i32x4_s(c6, c7), zp16);
+  let u0 = i16x8.shuffle(n01, n23, 0, 8, 1, 9, 2, 10, 3, 11);   // [c0p0 c2p0 c0p1 c2p1 ..]
+  let u1 = i16x8.shuffle(n01, n23, 4, 12, 5, 13, 6, 14, 7, 15); // [c1p0 c3p0 c1p1 c3p1 ..]
+  const X01 = i16x8.shuffle(u0, u1, 0, 8, 1, 9, 2, 10, 3, 11);  // [p0: c0..c3 | p1: c0..c3]
+  const X23 = i16x8.shuffle(u0, u1, 4, 12, 5, 13, 6, 14, 7, 15);
+  u0 = i16x8.shuffle(n45, n67, 0, 8, 1, 9, 2, 10, 3, 11);
+  u1 = i16x8.shuffle(n45, n67, 4, 12, 5, 13, 6, 14, 7, 15);
+  const Y01 = i16x8.shuffle(u0, u1, 0, 8, 1, 9, 2, 10, 3, 11);  // [p0: c4..c7 | p1: c4..c7]
+  const Y23 = i16x8.shuffle(u0, u1, 4, 12, 5, 13, 6, 14, 7, 15);
+  const P01 = i8x16.max_s(i8x16.min_s(i8x16.narrow_i16x8_s(i64x2.shuffle(X01, Y01, 0, 2), i64x2.shuffle(X01, Y01, 1, 3)), hi8), lo8);
+  const P23 = i8x16.max_s(i8x16.min_s(i8x16.narrow_i16x8_s(i64x2.shuffle(X23, Y23, 0, 2), i64x2.shuffle(X23, Y23, 1, 3)), hi8), lo8);
   if (nc == 8) {
     v128.store64_lane(out, P01, 0);
     if (np > 1) v128.store64_lane(out + pixStride, P01, 1);
@@ -167,7 +197,8 @@ export function requantStore4x8<Q>(
 
 // Test hook for the arithmetic: x is [nBlocks*8 channels][4 pixels] i32, q a packed requant block for
 // those channels (its bias is ignored); writes the requantized i32 values (before + outZp, narrowing and
-// clamping) in the same layout. mode: 0 GENERAL, 1 LEFT, 2 FAST (the caller picks one valid for q).
+// clamping) in the same layout. mode: 0 GENERAL, 1 LEFT, 2 FAST, 3 FAST2 (x = doubled accumulators;
+// the caller picks a mode valid for q).
 export function test_vec_requant(xPtr: usize, qPtr: usize, nBlocks: i32, outPtr: usize, mode: i32): void {
   const z = i32x4.splat(0);
   for (let b = 0; b < nBlocks; b++) {
@@ -186,6 +217,7 @@ export function test_vec_requant(xPtr: usize, qPtr: usize, nBlocks: i32, outPtr:
     const a2h = i32x4.shuffle(u1, u3, 0, 1, 4, 5), a3h = i32x4.shuffle(u1, u3, 2, 3, 6, 7);
     const o = outPtr + (<usize>b << 7);
     if (mode == RQ_MODE_LEFT) requantStore4x8<i64>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
+    else if (mode == RQ_MODE_FAST2) requantStore4x8<i8>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
     else if (mode == RQ_MODE_FAST) requantStore4x8<i16>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
     else requantStore4x8<i32>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
   }

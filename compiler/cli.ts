@@ -1,6 +1,9 @@
 // edgelens CLI (Node only; never bundled into the Worker).
 //
 //   edgelens compile <model.tflite> -o <artifact> [--labels <file>] [--name <id>] [--mean a,b,c --std a,b,c] [--meta json] [--input-size N|HxW] [--reference]
+//        [--precision fp32|int16|int8] [--calibrate <image dir>] [--calib-method minmax|percentile|mse] [--calib-limit N]
+//        [--weights-bits 8|4|mixed:<config>] [--auto-bits <max drop, points>] [--save-bits <file.json>] [--no-bias-correction]
+//   edgelens quant-report <float model> <artifact> --images <dir> [--limit N]
 //   edgelens run <model.tflite|artifact> --input <in.bin> --output <out.bin>
 //   edgelens golden [dir]                 (default ../shared/golden)
 //   edgelens bench <model> [--runs N] [--json]
@@ -14,6 +17,8 @@ import { createNodeEngine, loadModelFile, repoRoot, isArtifact } from './node-en
 import { goldenDirs, runGoldenModel, compareOutput } from './golden.ts';
 import { parseArtifact, ArtifactError } from '../src/model/artifact.ts';
 import { ModelFormatError } from './tflite.ts';
+import { compileWithFlags } from './variant.ts';
+import { quantReportCli } from './quant-report.ts';
 
 function parseArgs(argv: string[]) {
   const pos: string[] = [];
@@ -68,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
         inputSize = [Number(m[1]), Number(m[2] ?? m[1])];
       }
       const t0 = performance.now();
-      const { artifact, report } = await compileTflite(new Uint8Array(readFileSync(src)), {
+      const { artifact, report } = await compileWithFlags(new Uint8Array(readFileSync(src)), flags, {
         name: str(flags.name) ?? src.split('/').pop()!.replace(/\.tflite$/, ''),
         labels, meta, sourceFile: src.split('/').pop(), reference: flags.reference === true, inputSize,
         ...(mean && std ? { normalization: { mean, std } } : {}),
@@ -183,8 +188,15 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'quant-report': {
+      const [floatModel, art] = pos;
+      const images = str(flags.images);
+      if (!floatModel || !art || !images) { console.error('usage: edgelens quant-report <float model> <artifact> --images <dir> [--limit N]'); return 2; }
+      console.log(await quantReportCli(floatModel, art, images, str(flags.limit) ? Number(str(flags.limit)) : undefined));
+      return 0;
+    }
     default:
-      console.error('usage: edgelens <compile|run|golden|bench|inspect|trace> ...');
+      console.error('usage: edgelens <compile|run|golden|bench|inspect|trace|quant-report> ...');
       return 2;
   }
 }

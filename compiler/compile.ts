@@ -19,10 +19,11 @@ import {
 } from './tflite.ts';
 import { quantizeMultiplier, preprocessSoftmaxScaling, calculateInputRadius, activationRange, activationRangeFloat, f32 } from '../src/model/quant.ts';
 import { frexp, roundHalfAway } from '../src/model/quant.ts';
-import { packConvWeights, packDepthwiseWeights, packRequant, fastRequantSupported } from '../src/model/pack.ts';
+import { packConvWeights, packDepthwiseWeights, packRequant, fastRequantSupported, fastDepthwiseSupported } from '../src/model/pack.ts';
 import { OPS, type MOp, type MTensor, type OpKind, type WeightSlot } from '../src/model/ops.ts';
 import { writeArtifact, type ArtifactManifest, type Precision } from '../src/model/artifact.ts';
 import type { InputSpec, OutputSpec, PixelNormalization } from '../src/engine/types.ts';
+import { lowerInt16Op, type Int16LowerCtx } from './lower-int16.ts';
 
 export class CompileError extends Error {
   override name = 'CompileError';
@@ -54,9 +55,9 @@ export interface CompileReport {
   refKernels: string[];
 }
 
-type Domain = 'int8' | 'float32' | 'int32';
+export type Domain = 'int8' | 'float32' | 'int32' | 'int16';
 
-interface TInfo {
+export interface TInfo {
   t: TfTensor;
   /** the tensor's shape (recomputed when the input size is overridden) */
   shape: number[];
@@ -97,7 +98,7 @@ class WeightsBuilder {
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** TFLite's output size and padding for SAME / VALID */
-function padding(kind: number, stride: number, dil: number, inSize: number, filter: number): { out: number; pad: number } {
+export function padding(kind: number, stride: number, dil: number, inSize: number, filter: number): { out: number; pad: number } {
   const eff = (filter - 1) * dil + 1;
   const out = kind === 0 ? Math.floor((inSize + stride - 1) / stride) : Math.floor((inSize - eff + stride) / stride);
   const total = Math.max(0, (out - 1) * stride + eff - inSize);
@@ -115,7 +116,8 @@ export async function compileTflite(bytes: Uint8Array, opts: CompileOptions = {}
   return lower(model, opts);
 }
 
-async function lower(model: TfModel, opts: CompileOptions) {
+/** Lower a parsed (or PTQ-rewritten, see ptq.ts) TFLite graph to an artifact. */
+export async function lower(model: TfModel, opts: CompileOptions) {
   const T = model.tensors;
   const info: TInfo[] = T.map((t) => {
     const q = t.quant;
@@ -123,6 +125,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
     let domain: Domain;
     if (t.typeName === 'INT8' || t.typeName === 'UINT8') domain = 'int8';
     else if (t.typeName === 'FLOAT32') domain = 'float32';
+    else if (t.typeName === 'INT16' && !t.data) domain = 'int16'; // 16x8 activations (lower-int16.ts)
     else domain = 'int32';
     const scale = q ? q.scale[0]! : 0;
     if (q && domain === 'int8') {
@@ -305,7 +308,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
       [mult[c], shift[c]] = quantizeMultiplier(eff);
     }
     const [amin, amax] = actRange8(op, g.actFn, o);
-    const fast = !opts.reference && fastRequantSupported(mult, shift) && (kind === 'conv' || g.depthMult === 1);
+    const fast = !opts.reference && (kind === 'conv' ? fastRequantSupported(mult, shift) : fastDepthwiseSupported(g.kH, g.kW, g.depthMult, mult, shift));
     if (!fast) refKernels.push(`${where(op)}: reference kernel (${opts.reference ? 'requested' : 'parameters outside the fast path'})`);
     let w: Record<string, WeightSlot>;
     if (fast) {
@@ -351,17 +354,34 @@ async function lower(model: TfModel, opts: CompileOptions) {
     return err(op, `${what} must be a constant int32 tensor`);
   };
   /** 4-D broadcast shapes a*, b*, o* for the bc_* kernels (TFLite's NumPy-style rule) */
-  const bcastShapes = (op: TfOperator, a: number[], b: number[], o: number[]): Record<string, number> => {
+  const bcastShapes = (op: TfOperator, a: number[], b: number[], out: TInfo): Record<string, number> => {
+    const rank = Math.max(a.length, b.length);
+    const ext = (s: number[]) => [...Array<number>(rank - s.length).fill(1), ...s];
+    const ea = ext(a), eb = ext(b);
+    if (ea.some((d, i) => d !== eb[i] && d !== 1 && eb[i] !== 1)) err(op, `shapes [${a}] and [${b}] do not broadcast`);
+    checkOutShape(op, out, ea.map((d, i) => (d === 1 ? eb[i]! : d)));
+    const o = out.shape;
     if (a.length > 4 || b.length > 4 || o.length > 4) err(op, `broadcasting is supported up to 4 dimensions (shapes [${a}], [${b}] -> [${o}])`);
     const pad4 = (s: number[]) => [...Array<number>(4 - s.length).fill(1), ...s];
     const A = pad4(a), B = pad4(b), O = pad4(o);
-    const r: Record<string, number> = {};
     for (let i = 0; i < 4; i++) {
       if (A[i]! < 1 || B[i]! < 1 || O[i]! < 1) err(op, `empty tensors are not supported (shapes [${a}], [${b}] -> [${o}])`);
       const want = A[i] === 1 ? B[i]! : B[i] === 1 || B[i] === A[i] ? A[i]! : -1;
       if (O[i] !== want) err(op, `shapes [${a}] and [${b}] do not broadcast to the output shape [${o}]`);
-      r[`a${i}`] = A[i]!; r[`b${i}`] = B[i]!; r[`o${i}`] = O[i]!;
     }
+    // merge neighbouring dimensions that broadcast alike (TFLite's ReduceDimensionsForBroadcast):
+    // same element order, longer innermost rows for the kernels
+    const dims: [number, number, number][] = [];
+    for (let i = 0; i < 4; i++) {
+      if (O[i] === 1) continue;
+      const last = dims[dims.length - 1];
+      if (last && (last[0] === 1) === (A[i] === 1) && (last[1] === 1) === (B[i] === 1)) {
+        last[0] *= A[i]!; last[1] *= B[i]!; last[2] *= O[i]!;
+      } else dims.push([A[i]!, B[i]!, O[i]!]);
+    }
+    while (dims.length < 4) dims.unshift([1, 1, 1]);
+    const r: Record<string, number> = {};
+    dims.forEach(([da, db, dout], i) => { r[`a${i}`] = da; r[`b${i}`] = db; r[`o${i}`] = dout; });
     return r;
   };
   const int32ActRange = (op: TfOperator, actFn: number): [number, number] => {
@@ -373,6 +393,18 @@ async function lower(model: TfModel, opts: CompileOptions) {
       default: return err(op, `unsupported fused activation ${actFn}`);
     }
   };
+  /** fast int8 binary kernels: result tables on a small operand (lut 1 = b, 2 = a) when that pays off, else SIMD rows */
+  const binaryLut = (shp: Record<string, number>): Record<string, number> => {
+    if (opts.reference) return { fast: 0, lut: 0 };
+    const vol = (k: string) => shp[`${k}0`]! * shp[`${k}1`]! * shp[`${k}2`]! * shp[`${k}3`]!;
+    const outN = vol('o'), nb = vol('b'), na = vol('a');
+    // a table costs 256 scalar evaluations per element; only worth it when the output is much larger
+    if (nb <= 64 && 1024 * nb <= outN && shp.o3 !== shp.b3) return { fast: 1, lut: 1 };
+    if (na <= 64 && 1024 * na <= outN && shp.o3 !== shp.a3) return { fast: 1, lut: 2 };
+    if (nb <= 64 && 1024 * nb <= outN && shp.o3! < 16) return { fast: 1, lut: 1 };
+    if (na <= 64 && 1024 * na <= outN && shp.o3! < 16) return { fast: 1, lut: 2 };
+    return { fast: 1, lut: 0 };
+  };
   /** ADD (when it broadcasts, has a constant or is int32), SUB, MUL, DIV, FLOOR_DIV */
   const lowerBinary = (op: TfOperator) => {
     if (op.inputs.length !== 2) err(op, `expected 2 inputs, has ${op.inputs.length}`);
@@ -383,7 +415,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
     const a = info[ia]!, b = info[ib]!, out = out0(op);
     plainType(op, a, 'input 1'); plainType(op, b, 'input 2'); plainType(op, out, 'output');
     if (a.t.typeName !== b.t.typeName || a.t.typeName !== out.t.typeName) err(op, `mixed tensor types ${a.t.typeName}, ${b.t.typeName} -> ${out.t.typeName}`);
-    const shp = bcastShapes(op, a.shape, b.shape, out.shape);
+    const shp = bcastShapes(op, a.shape, b.shape, out);
     const actFn = (op.options.activation as number | undefined) ?? 0;
     const withC = ca || cb;
     const ins = withC ? [ca ? ib : ia] : [ia, ib];
@@ -427,7 +459,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
       const [outMult, outShift] = quantizeMultiplier(rOut);
       emit(withC ? 'bc_addsub_c_i8' : 'bc_addsub_i8', op, ins, op.outputs, {
         ...shp, sub: name === 'SUB' ? 1 : 0, aOffset: -a.zp, aMult, aShift, bOffset: -b.zp, bMult, bShift, leftShift,
-        outMult, outShift, outOffset: out.zp, actMin: amin, actMax: amax, ...cf,
+        outMult, outShift, outOffset: out.zp, actMin: amin, actMax: amax, ...binaryLut(shp), ...cf,
       }, w);
       return;
     }
@@ -435,7 +467,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
       // TFLM mul_common.cc: double product and quotient, QuantizeMultiplier
       const [outMult, outShift] = quantizeMultiplier((sa * sb) / so);
       emit(withC ? 'bc_mul_c_i8' : 'bc_mul_i8', op, ins, op.outputs, {
-        ...shp, aOffset: -a.zp, bOffset: -b.zp, outMult, outShift, outOffset: out.zp, actMin: amin, actMax: amax, ...cf,
+        ...shp, aOffset: -a.zp, bOffset: -b.zp, outMult, outShift, outOffset: out.zp, actMin: amin, actMax: amax, ...binaryLut(shp), ...cf,
       }, w);
       return;
     }
@@ -443,7 +475,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
   };
   const needsGeneralBinary = (op: TfOperator) => op.inputs.length === 2 && op.inputs.every((i) => i >= 0) &&
     (op.inputs.some((i) => isConst(i)) || info[op.inputs[0]!]!.domain === 'int32' ||
-      T[op.inputs[0]!]!.shape.join() !== T[op.inputs[1]!]!.shape.join() || T[op.inputs[0]!]!.shape.join() !== T[op.outputs[0]!]?.shape.join());
+      info[op.inputs[0]!]!.shape.join() !== info[op.inputs[1]!]!.shape.join());
   const rowKind = (ti: TInfo, base: 'rowcopy' | 'rowfill'): OpKind =>
     `${base}_${ti.domain === 'int8' ? 'i8' : ti.domain === 'int32' ? 'i32' : 'f32'}` as OpKind;
   /** PACK / CONCATENATION: copy each input's rows into the output at its offset; constants last (in place) */
@@ -464,20 +496,26 @@ async function lower(model: TfModel, opts: CompileOptions) {
     const out = out0(op);
     plainType(op, out, 'output');
     if (op.inputs.length < 1 || op.inputs.some((i) => i < 0)) err(op, 'missing input');
-    const s0 = T[op.inputs[0]!]!.shape;
+    const s0 = info[op.inputs[0]!]!.shape;
     let axis = op.options.axis as number;
     if (axis < 0) axis += s0.length + 1;
     if (!(axis >= 0 && axis <= s0.length)) err(op, `axis ${op.options.axis as number} out of range for inputs of shape [${s0}]`);
     for (const i of op.inputs) {
-      if (T[i]!.shape.join() !== s0.join() || T[i]!.typeName !== out.t.typeName) err(op, 'inputs must all have the output type and the same shape');
+      if (info[i]!.shape.join() !== s0.join() || T[i]!.typeName !== out.t.typeName) err(op, 'inputs must all have the output type and the same shape');
     }
     checkOutShape(op, out, [...s0.slice(0, axis), op.inputs.length, ...s0.slice(axis)]);
     const inner = numel(s0.slice(axis));
     lowerPieces(op, op.inputs.map((i, k) => ({ i, len: inner, outOff: k * inner })), numel(s0.slice(0, axis)), op.inputs.length * inner);
   };
 
+  // ops touching int16 activations (TFLite's 16x8 scheme) are lowered in lower-int16.ts
+  const i16: Int16LowerCtx = {
+    T, info, opts, W, emit, err, act, out0, dims4, needQuant, isConst, constI32, rep, alias, softmaxOut, refKernels, checkOutShape,
+    addMacs: (n) => { macs += n; }, markFloat: () => { anyFloat = true; },
+  };
   for (const op of model.operators) {
     const o = op.options;
+    if ([...op.inputs, ...op.outputs].some((i) => i >= 0 && info[i]!.domain === 'int16')) { lowerInt16Op(i16, op); continue; }
     switch (op.name) {
       case 'CONV_2D':
       case 'DEPTHWISE_CONV_2D': {
@@ -739,6 +777,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
         break;
       case 'CAST': {
         const x = act(op, 0), out = out0(op);
+        sameShape(op, x, out);
         const n = numel(x.shape);
         if (numel(out.shape) !== n) err(op, 'input and output sizes differ');
         if (out.t.typeName !== 'FLOAT32') err(op, `CAST to ${out.t.typeName} is not supported`);
@@ -751,6 +790,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
       }
       case 'SQRT': {
         const x = act(op, 0), out = out0(op);
+        sameShape(op, x, out);
         if (x.t.typeName !== 'FLOAT32' || out.t.typeName !== 'FLOAT32') err(op, `only float32 SQRT is supported, not ${x.t.typeName}`);
         if (numel(out.shape) !== numel(x.shape)) err(op, 'input and output sizes differ');
         anyFloat = true;
@@ -759,6 +799,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
       }
       case 'LOGISTIC': {
         const x = act(op, 0), out = out0(op);
+        sameShape(op, x, out);
         const n = numel(x.shape);
         if (numel(out.shape) !== n) err(op, 'input and output sizes differ');
         if (x.t.typeName !== 'INT8' || out.t.typeName !== 'INT8') err(op, `only int8 LOGISTIC is supported (TFLite Micro's integer kernel), not ${x.t.typeName} -> ${out.t.typeName}`);
@@ -776,17 +817,18 @@ async function lower(model: TfModel, opts: CompileOptions) {
       case 'RESIZE_BILINEAR': {
         const x = act(op, 0), out = out0(op);
         const [inH, inW, c] = dims4(op, x, 'input');
-        const [outH, outW, oc] = dims4(op, out, 'output');
         const si = op.inputs[1];
         if (si === undefined || si < 0 || !isConst(si)) err(op, 'the size input must be constant');
         const size = constI32(op, si!, 'size');
-        if (size.length !== 2 || size[0] !== outH || size[1] !== outW) err(op, `size [${size}] does not match the output shape [${out.shape}]`);
-        if (oc !== c) err(op, `output has ${oc} channels, input ${c}`);
+        if (size.length !== 2 || !(size[0]! >= 1 && size[1]! >= 1)) err(op, `invalid size [${size}]`);
+        checkOutShape(op, out, [1, size[0]!, size[1]!, c]);
+        const [outH, outW] = [size[0]!, size[1]!];
         const ac = o.alignCorners ? 1 : 0, hp = o.halfPixelCenters ? 1 : 0;
         if (ac && hp) err(op, 'half_pixel_centers and align_corners cannot both be set');
         if (x.t.typeName !== 'INT8' || out.t.typeName !== 'INT8') err(op, `only int8 RESIZE_BILINEAR is supported (TFLite Micro's integer kernel), not ${x.t.typeName}`);
         if (Math.max(inH, inW, c, outH, outW) > 65536) err(op, 'dimensions above 65536 are not supported');
-        emit('resize_bilinear_i8', op, [op.inputs[0]!], op.outputs, { inH, inW, c, outH, outW, alignCorners: ac, halfPixel: hp });
+        emit('resize_bilinear_i8', op, [op.inputs[0]!], op.outputs, { inH, inW, c, outH, outW, alignCorners: ac, halfPixel: hp, fast: opts.reference ? 0 : 1 });
+        if (opts.reference) refKernels.push(`${where(op)}: reference kernel (requested)`);
         break;
       }
       case 'ARG_MAX': {
@@ -844,7 +886,8 @@ async function lower(model: TfModel, opts: CompileOptions) {
         const want = [...s.slice(0, axis), ...s.slice(axis + 1)];
         op.outputs.forEach((oi, k) => {
           const ot = info[oi]!;
-          if (ot.shape.join() !== want.join() || ot.t.typeName !== x.t.typeName) err(op, `output ${k} must be ${x.t.typeName} [${want}], is ${ot.t.typeName} [${ot.shape}]`);
+          if (ot.t.typeName !== x.t.typeName) err(op, `output ${k} is ${ot.t.typeName}, the input ${x.t.typeName}`);
+          checkOutShape(op, ot, want);
           emit(rowKind(x, 'rowcopy'), op, [op.inputs[0]!], [oi], { outer, len: inner, inStride: N * inner, inOff: k * inner, outStride: inner, outOff: 0, inN: numel(s), outN: outer * inner });
         });
         break;
@@ -852,12 +895,15 @@ async function lower(model: TfModel, opts: CompileOptions) {
       case 'CONCATENATION': {
         const out = out0(op);
         plainType(op, out, 'output');
-        const s = out.shape;
+        if (op.inputs.length < 1 || op.inputs.some((i) => i < 0)) err(op, 'missing input');
+        const s0 = info[op.inputs[0]!]!.shape;
         let axis = o.axis as number;
-        if (axis < 0) axis += s.length;
-        if (!(axis >= 0 && axis < s.length)) err(op, `axis ${o.axis as number} out of range for shape [${s}]`);
+        if (axis < 0) axis += s0.length;
+        if (!(axis >= 0 && axis < s0.length)) err(op, `axis ${o.axis as number} out of range for shape [${s0}]`);
         if ((o.activation as number) !== 0) err(op, 'a fused activation is not supported (TFLite Micro requires none)');
-        if (op.inputs.some((i) => i < 0)) err(op, 'missing input');
+        // the output is the inputs joined on the axis
+        checkOutShape(op, out, s0.map((d, j) => (j === axis ? op.inputs.reduce((acc, i) => acc + (info[i]!.shape[j] ?? 0), 0) : d)));
+        const s = out.shape;
         let off = 0;
         const pieces = op.inputs.map((i, k) => {
           const ti = info[i]!, ts = ti.shape;
@@ -887,7 +933,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
   const inInfo = info[inIdx]!;
   const inShape = inInfo.shape;
   if (inShape.length !== 4 || inShape[0] !== 1 || inShape[3] !== 3) throw new CompileError(`input must be an RGB image tensor [1,H,W,3], is [${inShape}]`);
-  if (inInfo.domain === 'int32') throw new CompileError(`input type ${inInfo.t.typeName} is not supported`);
+  if (inInfo.domain === 'int32' || inInfo.domain === 'int16') throw new CompileError(`input type ${inInfo.t.typeName} is not supported`);
   const outIdxs = model.outputs;
 
 
@@ -919,7 +965,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
 
   const planned = [...used].map((r) => {
     const ti = info[r]!;
-    const es = ti.domain === 'int8' ? 1 : 4;
+    const es = ti.domain === 'int8' ? 1 : ti.domain === 'int16' ? 2 : 4;
     return { r, bytes: numel(ti.shape) * es, start: opts.noReuse ? -1 : first.get(r)!, end: opts.noReuse ? ops.length : last.get(r)! };
   });
   const placed: { start: number; end: number; off: number; size: number }[] = [];
@@ -943,7 +989,7 @@ async function lower(model: TfModel, opts: CompileOptions) {
     const ti = info[t.r]!;
     tensorIndex.set(t.r, mtensors.length);
     mtensors.push({
-      name: ti.t.name, shape: ti.shape.slice(), dtype: ti.domain === 'int8' ? 'int8' : ti.domain === 'float32' ? 'float32' : 'int32',
+      name: ti.t.name, shape: ti.shape.slice(), dtype: ti.domain === 'int8' ? 'int8' : ti.domain === 'float32' ? 'float32' : ti.domain === 'int16' ? 'int16' : 'int32',
       offset: offsetOf.get(t.r)!, bytes: t.bytes,
       ...(ti.t.quant ? { scale: ti.scale, zeroPoint: ti.zp } : {}),
     });
@@ -972,14 +1018,15 @@ async function lower(model: TfModel, opts: CompileOptions) {
   };
   const outputs: OutputSpec[] = outIdxs.map((i) => {
     const ti = info[i]!;
-    if (ti.domain === 'int32') throw new CompileError(`output type ${ti.t.typeName} is not supported`);
+    if (ti.domain === 'int32' || ti.domain === 'int16') throw new CompileError(`output type ${ti.t.typeName} is not supported${ti.domain === 'int16' ? ' (end int16 graphs with DEQUANTIZE or QUANTIZE to int8)' : ''}`);
     return { name: ti.t.name, shape: ti.shape.slice(), dtype: dtypeOf(ti), scale: ti.scale || 1, zeroPoint: origZp(ti), kind: softmaxOut.has(i) ? 'softmax' : 'logits' };
   });
   if (opts.labels) {
     const classes = numel(outputs[0]!.shape);
     if (opts.labels.length !== classes) throw new CompileError(`${opts.labels.length} labels given for ${classes} output classes`);
   }
-  const precision: Precision = anyFloat && !ops.some((op) => op.kind.endsWith('_i8')) ? 'float32' : anyU8 ? 'uint8' : 'int8';
+  const precision: Precision = ops.some((op) => op.kind.endsWith('_i16')) ? 'int16'
+    : anyFloat && !ops.some((op) => op.kind.endsWith('_i8')) ? 'float32' : anyU8 ? 'uint8' : 'int8';
   const weights = W.build();
   const manifest = {
     name: opts.name ?? 'model',

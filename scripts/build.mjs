@@ -17,8 +17,15 @@ if (!only || only === 'wasm') {
     '--converge',
   ], { cwd: root, stdio: 'inherit' });
 }
+// The JPEG decoder (assembly/jpeg, src/image/wasmjpeg.ts): its own small module.
+if (!only || only === 'wasm' || only === 'jpeg') {
+  execFileSync(bin('asc'), [
+    'assembly/jpeg/index.ts', '-o', 'build/jpeg.wasm', '--enable', 'simd', '-O3', '--runtime', 'stub',
+    '--noAssert', '--initialMemory', '1', '--converge',
+  ], { cwd: root, stdio: 'inherit' });
+}
 if (!only || only === 'cli') {
-  const entries = [['compiler/cli.ts', 'dist/cli.mjs'], ['bench/bench.ts', 'dist/bench.mjs'], ['bench/workerd.ts', 'dist/bench-workerd.mjs']];
+  const entries = [['compiler/cli.ts', 'dist/cli.mjs'], ['bench/bench.ts', 'dist/bench.mjs'], ['bench/workerd.ts', 'dist/bench-workerd.mjs'], ['bench/variants.ts', 'dist/bench-variants.mjs']];
   for (const [src, out] of entries) {
     execFileSync(bin('esbuild'), [src, '--bundle', '--platform=node', '--format=esm', '--target=node20',
       `--outfile=${out}`, '--loader:.wasm=binary', '--external:@tensorflow/*', '--external:miniflare', '--external:esbuild',

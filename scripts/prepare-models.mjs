@@ -60,7 +60,8 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 function loadRecipes() {
   const dir = join(ROOT, 'models');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  // ladders.json is not a recipe: it names recipes (checkLadders)
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'ladders.json').sort();
   const recipes = [];
   for (const f of files) {
     let r;
@@ -88,9 +89,37 @@ function loadRecipes() {
       if (!ok3(p.mean) || !ok3(p.std) || p.std.some((s) => s === 0)) fail(`${where}: preprocessing needs mean[3] and non-zero std[3]`);
     }
     if (r.task !== undefined && r.task !== 'classify' && r.task !== 'detect') fail(`${where}: task must be "classify" or "detect"`);
+    if (r.inputSize !== undefined) {
+      const okSize = (n) => Number.isInteger(n) && n >= 8 && n <= 4096;
+      if (!(okSize(r.inputSize) || (Array.isArray(r.inputSize) && r.inputSize.length === 2 && r.inputSize.every(okSize)))) {
+        fail(`${where}: "inputSize" must be an integer N or [H, W] (compile --input-size)`);
+      }
+    }
     recipes.push(r);
   }
+  checkLadders(dir, recipes);
   return opt.only ? recipes.filter((r) => r.id === opt.only) : recipes;
+}
+
+/** models/ladders.json (adaptive inference): every stage must name a recipe of the ladder's task. */
+function checkLadders(dir, recipes) {
+  const file = join(dir, 'ladders.json');
+  if (!existsSync(file)) return;
+  let doc;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    fail(`models/ladders.json: not valid JSON (${e.message})`);
+  }
+  if (!Array.isArray(doc?.ladders)) fail('models/ladders.json: expected { "ladders": [...] }');
+  const byId = new Map(recipes.map((r) => [r.id, r]));
+  for (const l of doc.ladders) {
+    for (const s of l?.stages ?? []) {
+      const r = byId.get(s?.model);
+      if (!r) fail(`models/ladders.json: ladder ${l?.id} names model ${JSON.stringify(s?.model)}, which has no recipe in models/`);
+      if (r.task !== undefined && r.task !== l.task) fail(`models/ladders.json: ladder ${l.id} (${l.task}) names ${r.id}, a ${r.task} model`);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- sources
@@ -152,6 +181,10 @@ function compile(recipe, sourceFile, labelsFile, outFile) {
   const meta = { recipe: recipe.id };
   if (recipe.task !== undefined) meta.task = recipe.task;
   if (recipe.personIndex !== undefined) meta.personIndex = recipe.personIndex;
+  if (recipe.inputSize !== undefined) {
+    const [h, w] = Array.isArray(recipe.inputSize) ? recipe.inputSize : [recipe.inputSize, recipe.inputSize];
+    argv.push('--input-size', `${h}x${w}`);
+  }
   argv.push('--meta', JSON.stringify(meta));
   log(`compiling ${recipe.id}: node ${argv.map(rel).join(' ')}`);
   const r = spawnSync(process.execPath, argv, { cwd: ROOT, stdio: 'inherit' });

@@ -10,6 +10,8 @@
 
 import { ArtifactError, type ArtifactManifest, type ParsedArtifact } from '../model/artifact.ts';
 import type { MOp } from '../model/ops.ts';
+import { expandWeights } from '../model/wbits.ts';
+import { bindInt16Op, INT16_KINDS } from './bind-int16.ts';
 import type { Output } from './types.ts';
 
 export class EngineError extends Error {
@@ -121,13 +123,22 @@ export class Engine {
   get loadedModels(): number { return this.models.size; }
 
   load(a: ParsedArtifact): LoadedModel {
-    const m = a.manifest;
-    const wOff = this.heap.alloc(a.weights.length);
-    new Uint8Array(this.memory.buffer, wOff, a.weights.length).set(a.weights);
+    // 4-bit / compact weight slots (compiler/bits.ts) are packed into the kernels' layouts here
+    let x: { manifest: ArtifactManifest; weights: Uint8Array };
     try {
-      const model = new Model(this, m, wOff, a.weights.length);
-      this.models.add(model);
+      x = expandWeights(a.manifest, a.weights);
+    } catch (e) {
+      throw new ArtifactError(`expanding encoded weights: ${(e as Error).message}`);
+    }
+    const m = x.manifest;
+    const wOff = this.heap.alloc(x.weights.length);
+    new Uint8Array(this.memory.buffer, wOff, x.weights.length).set(x.weights);
+    try {
+      const model = new Model(this, m, wOff, x.weights.length);
+      // arena first: if it cannot grow, the model must not stay registered (a ghost whose
+      // arena size every later unload would try to re-allocate)
       this.ensureArena(m.arenaBytes + m.scratchBytes);
+      this.models.add(model);
       return model;
     } catch (e) {
       this.heap.release(wOff);
@@ -346,6 +357,7 @@ function bind(engine: Engine, op: MOp, m: ArtifactManifest, W: number): Call {
     case 'rowcopy_i8': case 'rowcopy_i32': case 'rowcopy_f32': case 'rowfill_i8': case 'rowfill_i32': case 'rowfill_f32':
       return bindMovenetOp(K, op, p, t, w, i0, o0);
     default:
+      if (INT16_KINDS.has(op.kind)) return bindInt16Op(K, op, p, t, w, i0, o0);
       throw new Error(`unknown op kind ${String((op as MOp).kind)}`);
   }
 }
@@ -366,17 +378,19 @@ function bindMovenetOp(K: (name: string) => Kernel, op: MOp, p: Record<string, n
   switch (op.kind) {
     case 'bc_addsub_i8':
     case 'bc_addsub_c_i8': {
-      const ab = operands(), f = K(op.kind);
+      const ab = operands();
       const q = [p.sub!, p.aOffset!, p.aMult!, p.aShift!, p.bOffset!, p.bMult!, p.bShift!, p.leftShift!, p.outMult!, p.outShift!, p.outOffset!, p.actMin!, p.actMax!];
-      if (op.kind === 'bc_addsub_i8') return (A) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, ...q); };
-      return (A, S) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, ...q, p.constFirst!, S); };
+      if (!p.fast) { const f = K('bc_addsub_i8_ref'); return (A) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, ...q); }; }
+      const f = K('bc_addsub_i8');
+      return (A, S) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, ...q, p.lut!, S); };
     }
     case 'bc_mul_i8':
     case 'bc_mul_c_i8': {
-      const ab = operands(), f = K(op.kind);
+      const ab = operands();
       const q = [p.aOffset!, p.bOffset!, p.outMult!, p.outShift!, p.outOffset!, p.actMin!, p.actMax!];
-      if (op.kind === 'bc_mul_i8') return (A) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, ...q); };
-      return (A, S) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, ...q, p.constFirst!, S); };
+      if (!p.fast) { const f = K('bc_mul_i8_ref'); return (A) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, ...q); }; }
+      const f = K('bc_mul_i8');
+      return (A, S) => { const [a, b] = ab(A); f(a, b, A + o0, ...bc, ...q, p.lut!, S); };
     }
     case 'bc_arith_i32':
     case 'bc_arith_c_i32':
@@ -403,7 +417,7 @@ function bindMovenetOp(K: (name: string) => Kernel, op: MOp, p: Record<string, n
       return (A) => f(A + i0, A + o0, p.n!, p.inZp!, p.radius!, p.mult!, p.leftShift!);
     }
     case 'resize_bilinear_i8': {
-      const f = K('resize_bilinear_i8');
+      const f = K(p.fast ? 'resize_bilinear_i8' : 'resize_bilinear_i8_ref');
       return (A) => f(A + i0, p.inH!, p.inW!, p.c!, A + o0, p.outH!, p.outW!, p.alignCorners!, p.halfPixel!);
     }
     case 'argmax_i8': {

@@ -119,6 +119,10 @@ export async function parseArtifact(bytes: Uint8Array): Promise<ParsedArtifact> 
   } catch (e) {
     throw new ArtifactError(`artifact manifest is not valid JSON: ${(e as Error).message}`);
   }
+  // null / a number / a string would make the assignment below throw a TypeError (a 500)
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
+    throw new ArtifactError('invalid artifact manifest: not an object');
+  }
   manifest.sha256 = actual;
   validateManifest(manifest, wlen);
   return { manifest, sha256: actual, weights: bytes.subarray(HEADER_BYTES + mlen), bytes: bytes.length };
@@ -163,7 +167,8 @@ export function validateManifest(m: ArtifactManifest, weightsLen: number): void 
   if (!Array.isArray(inS.shape) || inS.shape.length !== 4 || inS.shape[0] !== 1 || inS.shape.join() !== inT.shape.join()) fail('input shape');
   if (inS.shape[3] !== 3) fail('input must have 3 channels (RGB)');
   if (!['int8', 'uint8', 'float32'].includes(inS.dtype)) fail(`input dtype ${String(inS.dtype)}`);
-  if (!isNum(inS.scale) || !isInt(inS.zeroPoint, -128, 255)) fail('input quantization');
+  // scale > 0: quantizeInput divides by it (0 or negative would fail every request)
+  if (!isNum(inS.scale) || !(inS.scale > 0) || !isInt(inS.zeroPoint, -128, 255)) fail('input quantization');
   const nrm = inS.normalization;
   if (!nrm || !Array.isArray(nrm.mean) || !Array.isArray(nrm.std) || nrm.mean.length !== 3 || nrm.std.length !== 3 ||
       !nrm.mean.every(isNum) || !nrm.std.every((s) => isNum(s) && s !== 0)) fail('input normalization');

@@ -3,7 +3,8 @@
 // blocks and scratch. One table serves the compiler (which fills the params)
 // and the engine loader (which validates before calling any kernel).
 
-import { convScratchBytes, RQ_HEADER_BYTES, RQ_BLOCK_BYTES } from './pack.ts';
+import { convScratchBytes, RQ_HEADER_BYTES, RQ_BLOCK_BYTES, DW_MAX_TAPS } from './pack.ts';
+import { OPS_I16, encodedWeightBytes, weightEncCheck } from './ops-int16.ts';
 
 // Byte sizes of the packed layouts documented in pack.ts.
 const evenUp = (n: number) => (n + 1) & ~1;
@@ -39,7 +40,7 @@ export interface MOp {
 }
 
 type P = Record<string, number>;
-interface OpSpec {
+export interface OpSpec {
   /** dtype and element count of each input / output tensor */
   ins: [MTensor['dtype'], (p: P) => number][];
   outs: [MTensor['dtype'], (p: P) => number][];
@@ -92,15 +93,17 @@ const bcCheck = (p: P): string | null => {
   if (p.constFirst !== undefined && p.constFirst !== 0 && p.constFirst !== 1) return 'constFirst';
   return vol4(p, 'o') <= 2 ** 28 ? null : 'size';
 };
-/** int8 ops with a constant operand of at most this many elements use 256-entry tables (scratch) */
-const LUT_MAX_CONST = 64;
+/** int8 fast kernels (fast=1): lut=1 (2) builds a 256-entry result table per element of operand b (a) in scratch */
+const LUT_MAX_ELEMENTS = 64;
+const lutSide = (p: P) => (p.fast && p.lut === 1 ? vol4(p, 'b') : p.fast && p.lut === 2 ? vol4(p, 'a') : 0);
+const lutCheck = (p: P) => ((p.fast === 0 || p.fast === 1) && (p.lut === 0 || p.lut === 1 || p.lut === 2) && lutSide(p) <= LUT_MAX_ELEMENTS ? null : 'fast/lut');
 const bcSpec = (dt: MTensor['dtype'], extra: string[], withConst: boolean, check?: (p: P) => string | null, lut = false): OpSpec => ({
   ins: withConst ? [[dt, (p) => vol4(p, p.constFirst ? 'b' : 'a')]] : [[dt, (p) => vol4(p, 'a')], [dt, (p) => vol4(p, 'b')]],
   outs: [[dt, (p) => vol4(p, 'o')]],
   weights: withConst ? { c: (p) => dtypeBytes(dt) * vol4(p, p.constFirst ? 'a' : 'b') } : {},
-  ...(lut ? { scratch: (p: P) => { const n = vol4(p, p.constFirst ? 'a' : 'b'); return n <= LUT_MAX_CONST ? 256 * n : 0; } } : {}),
-  params: [...bc4, ...extra, ...(withConst ? ['constFirst'] : [])],
-  check: check ? both(bcCheck, check) : bcCheck,
+  ...(lut ? { scratch: (p: P) => 256 * lutSide(p) } : {}),
+  params: [...bc4, ...extra, ...(lut ? ['fast', 'lut'] : []), ...(withConst ? ['constFirst'] : [])],
+  check: both(bcCheck, ...(check ? [check] : []), ...(lut ? [lutCheck] : [])),
 });
 const addsubQ = ['sub', 'aOffset', 'aMult', 'aShift', 'bOffset', 'bMult', 'bShift', 'leftShift', 'outMult', 'outShift', 'outOffset', 'actMin', 'actMax'];
 const addsubCheck = (p: P) => (p.leftShift! >= 0 && p.leftShift! <= 24 && p.actMin! >= -128 && p.actMax! <= 127 && (p.sub === 0 || p.sub === 1) ? null : 'params');
@@ -140,22 +143,24 @@ export const OPS = {
     ins: [['int8', (p) => p.inH! * p.inW! * p.inC!]],
     outs: [['int8', (p) => p.outH! * p.outW! * p.outC!]],
     weights: {
-      w: (p) => (p.fast ? convPackedBytes(p.outC!, p.kH!, p.kW!, p.inC!, p.wIs16!) : p.outC! * p.kH! * p.kW! * p.inC! * (p.wIs16 ? 2 : 1)),
-      q: (p) => (p.fast ? requantPackedBytes(p.outC!) : 12 * p.outC!),
+      // wEnc / qEnc: compact encodings (4- or 8-bit logical weights, raw requant params) that
+      // the engine packs at load (src/model/wbits.ts); absent = the kernel layouts below
+      w: (p) => (p.wEnc ? encodedWeightBytes(p.wEnc, p.outC! * p.kH! * p.kW! * p.inC!) : p.fast ? convPackedBytes(p.outC!, p.kH!, p.kW!, p.inC!, p.wIs16!) : p.outC! * p.kH! * p.kW! * p.inC! * (p.wIs16 ? 2 : 1)),
+      q: (p) => (p.fast && !p.qEnc ? requantPackedBytes(p.outC!) : 12 * p.outC!),
     },
     scratch: (p) => (p.fast ? convScratchBytes(p.kH!, p.kW!, p.inC!, p.outW!) : 0),
     params: [...conv, ...q8, 'wIs16', 'fast'],
-    check: both(geometryCheck, q8Check),
+    check: both(geometryCheck, q8Check, weightEncCheck),
   },
   dw_i8: {
     ins: [['int8', (p) => p.inH! * p.inW! * p.inC!]],
     outs: [['int8', (p) => p.outH! * p.outW! * p.outC!]],
     weights: {
-      w: (p) => (p.fast ? depthwisePackedBytes(p.kH!, p.kW!, p.outC!) : p.outC! * p.kH! * p.kW! * (p.wIs16 ? 2 : 1)),
-      q: (p) => (p.fast ? requantPackedBytes(p.outC!) : 12 * p.outC!),
+      w: (p) => (p.wEnc ? encodedWeightBytes(p.wEnc, p.outC! * p.kH! * p.kW!) : p.fast ? depthwisePackedBytes(p.kH!, p.kW!, p.outC!) : p.outC! * p.kH! * p.kW! * (p.wIs16 ? 2 : 1)),
+      q: (p) => (p.fast && !p.qEnc ? requantPackedBytes(p.outC!) : 12 * p.outC!),
     },
     params: [...conv, ...q8, 'wIs16', 'fast', 'depthMult'],
-    check: both(geometryCheck, q8Check, (p) => (p.outC === p.inC! * p.depthMult! && (!p.fast || p.depthMult === 1) ? null : 'depth multiplier')),
+    check: both(geometryCheck, q8Check, weightEncCheck, (p) => (p.outC === p.inC! * p.depthMult! && (!p.fast || (p.depthMult === 1 && p.kH! * p.kW! <= DW_MAX_TAPS)) ? null : 'depth multiplier or tap count')),
   },
   add_i8: {
     ins: [['int8', flatN], ['int8', flatN]],
@@ -264,9 +269,9 @@ export const OPS = {
     params: ['n', 'actMin', 'actMax'],
   },
   // MoveNet ops (assembly/movenet.ts)
-  bc_addsub_i8: bcSpec('int8', addsubQ, false, addsubCheck),
+  bc_addsub_i8: bcSpec('int8', addsubQ, false, addsubCheck, true),
   bc_addsub_c_i8: bcSpec('int8', addsubQ, true, addsubCheck, true),
-  bc_mul_i8: bcSpec('int8', mulQ, false, mulCheck),
+  bc_mul_i8: bcSpec('int8', mulQ, false, mulCheck, true),
   bc_mul_c_i8: bcSpec('int8', mulQ, true, mulCheck, true),
   bc_arith_i32: bcSpec('int32', ['op', 'actMin', 'actMax'], false, arithCheck),
   bc_arith_c_i32: bcSpec('int32', ['op', 'actMin', 'actMax'], true, arithCheck),
@@ -282,7 +287,7 @@ export const OPS = {
   },
   resize_bilinear_i8: {
     ins: [['int8', (p) => p.inH! * p.inW! * p.c!]], outs: [['int8', (p) => p.outH! * p.outW! * p.c!]], weights: {},
-    params: ['inH', 'inW', 'c', 'outH', 'outW', 'alignCorners', 'halfPixel'],
+    params: ['inH', 'inW', 'c', 'outH', 'outW', 'alignCorners', 'halfPixel', 'fast'],
     check: (p) => (['inH', 'inW', 'c', 'outH', 'outW'].every((k) => p[k]! >= 1 && p[k]! <= 1 << 16) ? null : 'shape'),
   },
   argmax_i8: {
@@ -305,6 +310,8 @@ export const OPS = {
   rowfill_i8: rowSpec('int8', true),
   rowfill_i32: rowSpec('int32', true),
   rowfill_f32: rowSpec('float32', true),
+  // TFLite 16x8: int16 activations, int8 weights (assembly/int16.ts, src/model/ops-int16.ts)
+  ...OPS_I16,
 } satisfies Record<string, OpSpec>;
 
 export type OpKind = keyof typeof OPS;

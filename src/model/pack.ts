@@ -6,7 +6,7 @@ const INT32_MIN = -2147483648;
 
 /** Bytes of one requant block (8 channels) and of the block header (assembly/simd_requant.ts). */
 export const RQ_HEADER_BYTES = 16;
-export const RQ_BLOCK_BYTES = 320;
+export const RQ_BLOCK_BYTES = 384;
 /** Requant modes of the fast kernels. */
 export const RQ_MODE_GENERAL = 0;
 export const RQ_MODE_LEFT = 1;
@@ -18,7 +18,7 @@ const evenUp = (n: number) => (n + 1) & ~1;
 
 /**
  * Conv / fully-connected weights from OHWI [cout][kh][kw][cin] (Int8Array, or Int16Array holding w - wZp
- * for the wIs16 kernels). K = kh*kw*cin, Kp = K rounded up to even, cout padded to a multiple of 8.
+ * in [-255, 255] for the wIs16 kernels: the kernel's accumulator bounds assume that range). K = kh*kw*cin, Kp = K rounded up to even, cout padded to a multiple of 8.
  * Per block of 8 output channels, per k-pair kp: [w(c0,2kp) w(c0,2kp+1) w(c1,2kp) w(c1,2kp+1) ... w(c7,2kp+1)]
  * (16 int8 or 16 int16 little-endian); zero for padded k and padded channels.
  */
@@ -47,9 +47,11 @@ export function packConvWeights(w: Int8Array | Int16Array, cout: number, kh: num
 /**
  * Depthwise weights (depth multiplier 1) from [1][kh][kw][c] (Int8Array with zero point wZp, or Int16Array
  * already holding w - wZp). T = kh*kw, Tp = T rounded up to even (phantom tap weight 0), c padded to 8.
- * Per block of 8 channels, per tap pair (t0 = 2j, t1 = 2j+1): 16 int16
+ * Per block of 8 channels, per tap pair (t0, t1): 16 int16
  *   [w(t0,c0) w(t1,c0) w(t0,c1) w(t1,c1) w(t0,c2) w(t1,c2) w(t0,c3) w(t1,c3) | same for c4..c7]
- * then i32 sumW[cPad8] = sum over taps of (w - wZp).
+ * then i32 sumW[cPad8] = sum over taps of the weights. Every weight and sum is stored DOUBLED,
+ * 2*(w - wZp) in [-510, 510] (the kernel's FAST2 requant mode accumulates 2*acc; the other modes halve
+ * on load). Total nb*(Tp/2)*32 + nb*32 bytes.
  */
 export function packDepthwiseWeights(w: Int8Array | Int16Array, kh: number, kw: number, c: number, wZp = 0): Uint8Array {
   const T = kh * kw;
@@ -61,7 +63,7 @@ export function packDepthwiseWeights(w: Int8Array | Int16Array, kh: number, kw: 
   const buf = new ArrayBuffer(wBytes + nb * 8 * 4);
   const ws = new Int16Array(buf, 0, wBytes / 2);
   const sums = new Int32Array(buf, wBytes, nb * 8);
-  const val = (t: number, ch: number) => (t < T && ch < c ? w[t * c + ch] - wZp : 0);
+  const val = (t: number, ch: number) => (t < T && ch < c ? 2 * (w[t * c + ch] - wZp) : 0);
   let i = 0;
   for (let b = 0; b < nb; b++) {
     for (let j = 0; j < Tp / 2; j++) {
@@ -82,11 +84,13 @@ export function packDepthwiseWeights(w: Int8Array | Int16Array, kh: number, kw: 
 
 /**
  * Requant block for the fast kernels (layout documented in assembly/simd_requant.ts): 16-byte header
- * [i32 mode, i32 nBlocks, 0, 0], then per block of 8 output channels 320 bytes:
+ * [i32 mode, i32 nBlocks, i32 biasSmall (every |bias| < 2^29), 0], then per block of 8 output channels 384 bytes:
  *   +0 i32[8] bias | +32 i32[16] M pairs [M0 M0 M1 M1 ...] | +96 i32[16] 2^L pairs | +160 i32[8] R |
- *   +192 i32[8] 2^(R-1) (0 if R = 0) | +224 i32[8] (1<<R)-1 | +256 i32[8] ((1<<R)-1)>>1 | +288 reserved
+ *   +192 i32[8] c = 2^(R-1) (0 if R = 0) | +224 i32[8] (1<<R)-1 | +256 i32[8] ((1<<R)-1)>>1 |
+ *   +288 i64[8] 2^31 + c * 2^32 | +352 i32[8] 2 * bias (used when biasSmall)
  * with L = max(shift, 0), R = max(-shift, 0) mod 32 (wasm / JS shift semantics, exactly like the scalar
- * spec). mode: LEFT if any shift > 0; else FAST if every channel has 1 <= R <= 21; else GENERAL.
+ * spec). mode: LEFT if any shift > 0; else FAST if every channel has 1 <= R <= 21 and M = 0 or
+ * M >= 2^30 (always true for TFLite's QuantizeMultiplier); else GENERAL.
  * Padded channels are zero except 2^L = 1.
  */
 export function packRequant(bias: Int32Array, mult: Int32Array, shift: Int32Array): Uint8Array {
@@ -98,10 +102,14 @@ export function packRequant(bias: Int32Array, mult: Int32Array, shift: Int32Arra
     const s = shift[c] | 0;
     if (s > 0) hasLeft = true;
     const R = (s > 0 ? 0 : -s) & 31;
-    if (R < 1 || R > 21) allFast = false;
+    const M = mult[c] | 0;
+    if (R < 1 || R > 21 || (M !== 0 && M < 1 << 30)) allFast = false;
   }
   q[0] = hasLeft ? RQ_MODE_LEFT : allFast ? RQ_MODE_FAST : RQ_MODE_GENERAL;
   q[1] = nb;
+  let small = 1;
+  for (let c = 0; c < n; c++) if (Math.abs(bias[c] | 0) >= 1 << 29) small = 0;
+  q[2] = small;
   for (let b = 0; b < nb; b++) {
     const o = (RQ_HEADER_BYTES + b * RQ_BLOCK_BYTES) / 4;
     for (let cc = 0; cc < 8; cc++) {
@@ -113,12 +121,16 @@ export function packRequant(bias: Int32Array, mult: Int32Array, shift: Int32Arra
       const R = (s > 0 ? 0 : -s) & 31;
       const mask = ((1 << R) - 1) | 0;
       q[o + cc] = bias[c] | 0;
+      q[o + 88 + cc] = (2 * bias[c]) | 0;
       q[o + 8 + pair] = q[o + 8 + pair + 1] = mult[c] | 0;
       q[o + 24 + pair] = q[o + 24 + pair + 1] = (1 << L) | 0;
       q[o + 40 + cc] = R;
       q[o + 48 + cc] = R > 0 ? 1 << (R - 1) : 0;
       q[o + 56 + cc] = mask;
       q[o + 64 + cc] = mask >> 1;
+      // i64 2^31 + c * 2^32: low word 2^31, high word c
+      q[o + 72 + 2 * cc] = -2147483648;
+      q[o + 72 + 2 * cc + 1] = R > 0 ? 1 << (R - 1) : 0;
     }
   }
   return new Uint8Array(q.buffer);
@@ -151,13 +163,14 @@ export function convChunkPixels(kh: number, kw: number, cin: number): number {
 
 /**
  * Scratch bytes conv_i8 needs (mirrors conv_scratch_bytes in assembly/conv.ts): one im2col chunk of
- * CH pixels (CH*Kp*2 bytes, interleaved by groups of 4 pixels), 4 staging rows of ((K+7)&~7)+8 int16,
- * and 128 bytes of write slack. At most ~33 KB + 8*K bytes; independent of outW.
+ * CH = convChunkPixels pixels (CH*Kp*2 bytes, interleaved by groups of 4 pixels) plus CH staging rows of
+ * ((K+7)&~7)+8 int16, and 192 bytes of slack: CH*(Kp*2 + RS) + 192. About 64-72 KB for K <= 4096 (CH is
+ * 4..256 pixels), about 16*K bytes above that (CH = 4). Independent of outW.
  */
 export function convScratchBytes(kh: number, kw: number, cin: number, outW: number): number {
   void outW;
   const K = kh * kw * cin;
   const Kp = evenUp(K);
   const rowStride = (((K + 7) & ~7) + 8) * 2;
-  return convChunkPixels(kh, kw, cin) * Kp * 2 + 4 * rowStride + 128;
+  return convChunkPixels(kh, kw, cin) * (Kp * 2 + rowStride) + 192;
 }

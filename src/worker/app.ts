@@ -2,19 +2,19 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Engine, LoadedModel } from '../engine/engine';
 import { ArtifactError, parseArtifact, type ArtifactManifest } from '../model/artifact';
-import {
-  DEFAULT_IMAGE_LIMITS, ImageError, decodeImage, probeImage, quantizeInput, resizeRGB, type ImageLimits, type QuantizeSpec,
-} from '../image';
+import { ImageError, quantizeInput, resizeRGB, type DecodeOptions, type JpegDecoder, type QuantizeSpec } from '../image';
 import type { ModelCache, ModelLease } from '../store/cache';
 import { ModelUnavailableError } from '../store/errors';
 import { isValidModelId } from '../store/ids';
 import type { ModelPointer, ModelSummary } from '../store/layout';
 import type { ModelStore } from '../store/store';
 import { requireAdmin } from './auth';
-import { classifyUploadType, imageFromMultipart, readBodyLimited } from './body';
+import { adaptiveRoute, laddersResponse, requestMode } from './adaptive';
+import { readBodyLimited } from './body';
 import type { Env } from './env';
 import { HttpError, errorBody } from './errors';
-import { readLimits, type Limits } from './limits';
+import { checkImageRequest, readAndDecode } from './image-request';
+import { readLimits } from './limits';
 import { PAGE_HTML, pageHeaders } from './page';
 import { scoresOf, topK } from './scores';
 import { Timings, now } from './timing';
@@ -29,6 +29,19 @@ export interface AppDeps {
   cache(env: Env): ModelCache<LoadedModel>;
   engine(): Promise<Engine>;
   store(env: Env): ModelStore;
+  /** The wasm JPEG decoder (optional: without it JPEGs go through jpeg-js at full size). */
+  jpeg?(): Promise<JpegDecoder>;
+}
+
+/** JPEG fast path: the isolate's wasm decoder and the model's input size from the pointer
+ *  (JPEGs then decode reduced, never below it); undefined = jpeg-js at full size. */
+async function decodeOptions(deps: AppDeps, pointer: ModelPointer): Promise<DecodeOptions | undefined> {
+  if (!deps.jpeg) return undefined;
+  const jpeg = await deps.jpeg().catch(() => undefined);
+  if (!jpeg) return undefined;
+  const shape = pointer.summary?.input.shape; // [1, H, W, C]
+  const ok = Array.isArray(shape) && shape.length === 4 && shape[1]! > 0 && shape[2]! > 0;
+  return { jpeg, targetSize: ok ? [shape[1]!, shape[2]!] : undefined };
 }
 
 type AppEnv = { Bindings: Env };
@@ -62,31 +75,12 @@ function modelIdParam(raw: string | undefined, fallback: string): string {
   return id;
 }
 
-function imageLimits(limits: Limits): ImageLimits {
-  return { ...DEFAULT_IMAGE_LIMITS, maxPixels: limits.maxImagePixels };
-}
-
-/** Errors thrown by the decoder that are not ImageError are still bad input: 422. */
-function asImageError(e: unknown): unknown {
-  if (e instanceof ImageError || e instanceof HttpError) return e;
-  console.warn('edgelens: decoder error mapped to 422:', e);
-  return new HttpError(422, 'undecodable_image', 'the image could not be decoded');
-}
-
 /** read -> decode -> (model) -> preprocess -> inference, shared by classify and detect. */
 async function runInference(c: Ctx, deps: AppDeps, modelId: string): Promise<InferenceResult> {
   const t0 = now();
   const timings = new Timings();
-  const limits = readLimits(c.env);
-  const req = c.req.raw;
-
-  // Cheap header checks first: nothing is read for these answers.
-  const contentLength = req.headers.get('content-length');
-  if (contentLength !== null && /^\d+$/.test(contentLength.trim()) && Number(contentLength) > limits.maxBodyBytes) {
-    throw new HttpError(413, 'payload_too_large', `request body exceeds the limit of ${limits.maxBodyBytes} bytes`);
-  }
-  const contentType = req.headers.get('content-type');
-  const uploadType = classifyUploadType(contentType);
+  // Cheap header checks first: nothing is read for these answers (image-request.ts).
+  const imageReq = checkImageRequest(c.req.raw, c.env);
 
   // Resolve the pointer once: this request runs this sha256 whatever happens to the pointer.
   const pointer = await deps.store(c.env).getPointer(modelId);
@@ -103,26 +97,8 @@ async function runInference(c: Ctx, deps: AppDeps, modelId: string): Promise<Inf
   leaseP.catch(() => {}); // handled where awaited; avoids an unhandled rejection on early errors
 
   try {
-    const bytes = await timings.time('read', async () => {
-      const body = await readBodyLimited(req, limits.maxBodyBytes);
-      if (body.byteLength === 0) throw new HttpError(400, 'no_body', 'the request has no body: send a JPEG or PNG image');
-      if (uploadType === 'multipart') {
-        const img = await imageFromMultipart(body, contentType ?? '');
-        if (img.byteLength === 0) throw new HttpError(400, 'no_body', 'the "image" field is empty');
-        return img;
-      }
-      return body;
-    });
-
-    const il = imageLimits(limits);
-    const decoded = await timings.time('decode', async () => {
-      try {
-        probeImage(bytes, il); // 415 not JPEG/PNG, 413 over the pixel limit — before decoding
-        return await decodeImage(bytes, il);
-      } catch (e) {
-        throw asImageError(e);
-      }
-    });
+    // read (limits, multipart) -> probe (415/413 before decoding) -> decode
+    const decoded = await readAndDecode(imageReq, timings, await decodeOptions(deps, pointer));
 
     const lease = await leaseP;
     timings.set('model', modelMs);
@@ -149,7 +125,7 @@ async function runInference(c: Ctx, deps: AppDeps, modelId: string): Promise<Inf
       pointer,
       manifest,
       outputs,
-      image: { format: decoded.format, width: decoded.width, height: decoded.height },
+      image: { format: decoded.format, width: decoded.sourceWidth, height: decoded.sourceHeight },
       timings,
       hit: lease.hit,
     };
@@ -184,6 +160,35 @@ function summaryOf(m: ArtifactManifest): ModelSummary {
 
 function jsonWithTimings(c: Ctx, body: unknown, timings: Timings): Response {
   return c.json(body, 200, { 'Server-Timing': timings.serverTiming(), 'Cache-Control': 'no-store' });
+}
+
+/**
+ * An error answer can leave the request body unread (a 400/401/404 decided from the URL or
+ * headers). Read and drop it first (up to `cap` bytes; a larger or bigger-declared body is
+ * cancelled instead). Under `wrangler dev`, answering before a body of more than a few KiB
+ * was read made the next request on the same connection fail with a 503 (or hang); found by
+ * scripts/fuzz-images.mjs. In production this only costs reading the bytes already sent.
+ */
+async function discardBody(req: Request, cap: number): Promise<void> {
+  if (req.body === null || req.bodyUsed || req.body.locked) return;
+  const declared = req.headers.get('content-length');
+  if (declared !== null && !(Number(declared) <= cap)) {
+    await req.body.cancel().catch(() => {});
+    return;
+  }
+  const reader = req.body.getReader();
+  try {
+    for (let n = 0; n <= cap;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      n += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // the client went away: nothing left to drain
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 /** Maps an error to its JSON answer; unknown errors are logged and become a 500. */
@@ -228,6 +233,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.post('/v1/classify', async (c) => {
+    if (requestMode(c) === 'adaptive') return adaptiveRoute(c, deps, 'classify'); // src/worker/adaptive.ts
     const modelId = modelIdParam(c.req.query('model'), DEFAULT_CLASSIFY_MODEL);
     const topRaw = c.req.query('top');
     const top = topRaw === undefined || topRaw === '' ? 5 : Number(topRaw);
@@ -249,6 +255,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.post('/v1/detect', async (c) => {
+    if (requestMode(c) === 'adaptive') return adaptiveRoute(c, deps, 'detect');
     const modelId = modelIdParam(c.req.query('model'), DEFAULT_DETECT_MODEL);
     const thRaw = c.req.query('threshold');
     const threshold = thRaw === undefined || thRaw === '' ? 0.5 : Number(thRaw);
@@ -274,6 +281,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }, r.timings);
   });
 
+  app.get('/v1/ladders', (c) => laddersResponse(c));
+
   app.get('/v1/models', async (c) => {
     const models = await deps.store(c.env).list();
     return c.json({ models });
@@ -293,18 +302,39 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (bytes.byteLength === 0) throw new HttpError(400, 'no_body', 'the request has no body: send a compiled .elns artifact');
 
     // Full validation before anything is stored: parse (magic, version, sha256, schema,
-    // offsets) and a trial load in the engine.
-    const parsed = await parseArtifact(bytes); // ArtifactError -> 422
+    // offsets), a trial load in the engine and a trial inference (preprocessing + run on a
+    // grey image), so an accepted model cannot fail every request later.
+    let parsed: Awaited<ReturnType<typeof parseArtifact>>;
+    try {
+      parsed = await parseArtifact(bytes); // ArtifactError -> 422
+    } catch (e) {
+      if (e instanceof ArtifactError) throw e;
+      console.error(`edgelens: parsing an upload for "${id}" failed`, e);
+      throw new HttpError(422, 'invalid_artifact', 'the artifact could not be parsed');
+    }
+    // The engine's wasm memory only grows: a model that needs more than the whole model
+    // budget (its weights + activation arena + scratch) would grow it for good past what a
+    // 128 MB isolate can hold (the manifest alone allows arenas of up to 96 MiB).
+    const m = parsed.manifest;
+    const engineBytes = m.weightsBytes + m.arenaBytes + m.scratchBytes;
+    if (engineBytes > limits.cacheBudgetBytes) {
+      throw new HttpError(422, 'invalid_artifact',
+        `the model needs ${engineBytes} bytes of engine memory (weights + arena + scratch), more than this Worker's model budget of ${limits.cacheBudgetBytes} bytes (CACHE_BUDGET_BYTES)`);
+    }
     const engine = await deps.engine();
-    let trial: LoadedModel;
+    let trial: LoadedModel | undefined;
     try {
       trial = engine.load(parsed);
+      const spec = parsed.manifest.input;
+      const [, inH, inW] = spec.shape as [number, number, number, number];
+      trial.run(quantizeInput(new Uint8Array(inH * inW * 3).fill(128), spec as QuantizeSpec));
     } catch (e) {
       if (e instanceof ArtifactError) throw e;
       console.error(`edgelens: trial load of an upload for "${id}" failed`, e);
-      throw new HttpError(422, 'invalid_artifact', `the artifact failed to load in the engine: ${e instanceof Error ? e.message : String(e)}`);
+      throw new HttpError(422, 'invalid_artifact', `the artifact failed to load or run in the engine: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      if (trial) engine.unload(trial);
     }
-    engine.unload(trial);
 
     const sha256 = parsed.sha256;
     const { pointer, created, changed } = await deps.store(c.env).putModel(id, bytes, {
@@ -322,7 +352,17 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json({ deleted: { id, version: previous?.version ?? null, sha256: previous?.sha256 ?? null } });
   });
 
-  app.notFound(() => errorResponse(new HttpError(404, 'not_found', 'no such route')));
-  app.onError((err) => errorResponse(err));
+  const drainCap = (env: Env) => {
+    const l = readLimits(env);
+    return Math.max(l.maxBodyBytes, l.maxUploadBytes);
+  };
+  app.notFound(async (c) => {
+    await discardBody(c.req.raw, drainCap(c.env));
+    return errorResponse(new HttpError(404, 'not_found', 'no such route'));
+  });
+  app.onError(async (err, c) => {
+    await discardBody(c.req.raw, drainCap(c.env));
+    return errorResponse(err);
+  });
   return app;
 }

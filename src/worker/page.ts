@@ -21,7 +21,7 @@ button,select,input{font:inherit;color:inherit}
 button{background:var(--accent);color:#fff;border:0;border-radius:.35rem;padding:.4rem .9rem;cursor:pointer}
 button:disabled{background:#6b7280;cursor:not-allowed}
 button.sec{background:#fff;color:var(--accent);border:1px solid var(--accent)}
-:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
+:focus-visible{outline:3px solid #c2410c;outline-offset:2px}
 .drop{display:block;width:100%;padding:1.5rem 1rem;background:#eef2ff;color:var(--fg);border:2px dashed var(--accent);text-align:center}
 .drop.over{background:#dbeafe;border-style:solid}
 .drop .big{display:block;font-weight:600;font-size:1.1rem;color:var(--accent)}
@@ -66,7 +66,7 @@ export const PAGE_SCRIPT = `
   var STAGES = ['read', 'decode', 'preprocess', 'model', 'inference'];
   var DEFAULT_MODEL = { classify: 'mobilenet_v2', detect: 'person' };
   var HISTORY_MAX = 10;
-  var current = null, history = [], modelIds = [], inflight = null, previewUrl = null, stream = null;
+  var current = null, history = [], modelIds = [], ladders = null, inflight = null, previewUrl = null, stream = null;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -84,7 +84,7 @@ export const PAGE_SCRIPT = `
     var rows = document.querySelectorAll('[data-for]');
     for (var i = 0; i < rows.length; i++) {
       var f = rows[i].getAttribute('data-for');
-      rows[i].hidden = f === 'adaptive' ? mode() !== 'adaptive' : f !== endpoint();
+      rows[i].hidden = f === 'adaptive' || f === 'full' ? mode() !== f : f !== endpoint();
     }
   }
 
@@ -97,9 +97,34 @@ export const PAGE_SCRIPT = `
     sel.value = modelIds.indexOf(want) >= 0 ? want : '';
   }
 
-  function adaptiveAdvertised(d) {
-    var has = function (x) { return !!x && (x.adaptive === true || (Array.isArray(x.modes) && x.modes.indexOf('adaptive') >= 0)); };
-    return has(d) || (Array.isArray(d.models) && d.models.some(has));
+  // Adaptive mode runs a ladder of models (GET /v1/ladders); offered only when the server has one.
+  function fillLadders() {
+    var sel = $('ladder'), ep = endpoint(), list = (ladders || []).filter(function (l) { return l.task === ep; });
+    sel.textContent = '';
+    add(sel, el('option', '', '(server default)'));
+    sel.options[0].value = '';
+    list.forEach(function (l) {
+      var o = el('option', '', l.id + (l.stages ? ' (' + l.stages.length + ' stages)' : ''));
+      o.value = l.id;
+      sel.appendChild(o);
+    });
+    var ok = list.length > 0, opt = $('mode').querySelector('option[value=adaptive]');
+    opt.disabled = !ok;
+    if (!ok && mode() === 'adaptive') $('mode').value = 'full';
+    $('mode-note').textContent = ladders === null ? 'adaptive: not available on this server'
+      : ok ? 'adaptive: a cascade of cheaper models first' : 'adaptive: no ' + ep + ' ladder on this server';
+  }
+
+  function loadLadders() {
+    fetch('/v1/ladders', { headers: { accept: 'application/json' } }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (d) {
+      ladders = d && Array.isArray(d.ladders) ? d.ladders : null;
+    }, function () { ladders = null; }).then(function () {
+      fillLadders();
+      updateRows();
+      document.body.setAttribute('data-ladders', ladders ? 'ready' : 'none');
+    });
   }
 
   function loadModels() {
@@ -112,7 +137,6 @@ export const PAGE_SCRIPT = `
       modelIds = (d.models || []).map(function (m) { return m.id; }).filter(Boolean);
       fillModels();
       $('model-note').textContent = modelIds.length + ' model' + (modelIds.length === 1 ? '' : 's') + ' on the server';
-      $('mode-note').textContent = adaptiveAdvertised(d) ? 'adaptive mode: supported by this server' : 'adaptive: stages are shown when the server replies with them';
       document.body.setAttribute('data-models', 'ready');
     }).catch(function (e) {
       $('model-note').textContent = 'Could not list models: ' + e.message;
@@ -143,10 +167,13 @@ export const PAGE_SCRIPT = `
 
   function requestUrl() {
     var ep = endpoint(), q = new URLSearchParams();
-    if ($('model').value) q.set('model', $('model').value);
+    if (mode() === 'adaptive') {
+      q.set('mode', 'adaptive');
+      if ($('ladder').value) q.set('ladder', $('ladder').value);
+      q.set('confidence', $('confidence').value || '0.9');
+    } else if ($('model').value) q.set('model', $('model').value);
     if (ep === 'classify') q.set('top', $('top').value || '5');
     else q.set('threshold', $('threshold').value || '0.5');
-    if (mode() === 'adaptive') { q.set('mode', 'adaptive'); q.set('confidence', $('confidence').value || '0.9'); }
     return '/v1/' + ep + '?' + q.toString();
   }
 
@@ -224,20 +251,30 @@ export const PAGE_SCRIPT = `
     return add(wrap, bar, legend, meta);
   }
 
+  function num(v, d) { return typeof v === 'number' && isFinite(v) ? (d === undefined ? v.toLocaleString() : v.toFixed(d)) : '-'; }
+
   function stagesTable(d) {
-    var wrap = el('div');
+    var wrap = el('div', 'stages');
     var m = d.macs && typeof d.macs === 'object' ? d.macs : null;
-    add(wrap, el('h3', '', 'Adaptive stages'));
-    if (m) add(wrap, el('p', 'meta', 'MACs used ' + Number(m.used).toLocaleString() + ' of ' + Number(m.full).toLocaleString() +
-      (m.full ? ' (' + (100 * m.used / m.full).toFixed(0) + '%)' : '')));
+    add(wrap, el('h3', '', 'Adaptive stages' + (d.ladder ? ' (ladder ' + d.ladder + ')' : '')));
+    var line = [];
+    if (d.stop) line.push('stopped at stage ' + (Number(d.stop.stage) + 1) + ' (' + d.stop.model + '): ' + d.stop.reason);
+    if (d.confidence && typeof d.confidence === 'object') line.push('confidence ' + num(d.confidence.value, 3) + ' (target ' + d.confidence.target + ')');
+    if (m) line.push('MACs ' + num(m.used) + (m.full ? ' of ' + num(m.full) + ' (' + (100 * m.used / m.full).toFixed(0) + '%)' : ''));
+    if (line.length) add(wrap, el('p', 'meta', line.join('; ')));
     var tb = el('table');
-    var hr = add(el('tr'), el('th', '', 'Model'), el('th', '', 'Input'), el('th', 'n', 'Score'), el('th', 'n', 'MACs'), el('th', 'n', 'ms'));
+    var hr = el('tr');
+    ['Model', 'Input', 'Score', 'Confidence', 'MACs', 'ms', 'Cache'].forEach(function (h, i) {
+      var th = el('th', i > 1 && i < 6 ? 'n' : '', h);
+      th.scope = 'col';
+      hr.appendChild(th);
+    });
     add(tb, add(el('thead'), hr));
     var body = el('tbody');
     d.stages.forEach(function (s) {
       var inp = Array.isArray(s.input) ? s.input.join('x') : '';
-      add(body, add(el('tr'), el('td', '', s.model), el('td', '', inp), el('td', 'n', typeof s.score === 'number' ? s.score.toFixed(3) : '-'),
-        el('td', 'n', typeof s.macs === 'number' ? s.macs.toLocaleString() : '-'), el('td', 'n', ms(s.ms))));
+      add(body, add(el('tr'), el('td', '', s.model), el('td', '', inp), el('td', 'n', num(s.score, 3)), el('td', 'n', num(s.confidence, 3)),
+        el('td', 'n', num(s.macs)), el('td', 'n', ms(s.ms)), el('td', '', s.cache || '')));
     });
     return add(wrap, add(tb, body));
   }
@@ -275,13 +312,12 @@ export const PAGE_SCRIPT = `
     if (info.length) add(out, el('p', 'meta', info.join(', ')));
     if (d.timings_ms) add(out, timingBar(d.timings_ms, d.cache, rtt));
     if (Array.isArray(d.stages)) add(out, stagesTable(d));
-    else if (md === 'adaptive') add(out, el('p', 'meta', 'The server replied without adaptive stages: adaptive mode is not available here.'));
     record({ name: name, ep: ep + (md === 'adaptive' ? ' (adaptive)' : ''), model: d.model ? d.model.id : '', summary: summary,
       server: d.timings_ms ? d.timings_ms.total : null, rtt: rtt, cache: d.cache || '' });
   }
 
   function record(r) {
-    r.time = new Date().toLocaleTimeString();
+    r.time = new Date().toTimeString().slice(0, 8);
     history.unshift(r);
     if (history.length > HISTORY_MAX) history.length = HISTORY_MAX;
     var tb = $('history').tBodies[0];
@@ -326,7 +362,7 @@ export const PAGE_SCRIPT = `
     setImage(f, f.name && f.name !== 'image.png' ? f.name : 'pasted-image' + (f.type === 'image/jpeg' ? '.jpg' : '.png'));
   });
 
-  $('endpoint').addEventListener('change', function () { fillModels(); updateRows(); });
+  $('endpoint').addEventListener('change', function () { fillModels(); fillLadders(); updateRows(); });
   $('mode').addEventListener('change', updateRows);
   $('opts').addEventListener('submit', function (e) { e.preventDefault(); send(); });
 
@@ -359,6 +395,7 @@ export const PAGE_SCRIPT = `
 
   updateRows();
   loadModels();
+  loadLadders();
 })();
 `;
 
@@ -395,12 +432,13 @@ export const PAGE_HTML = `<!doctype html>
 <form id="opts">
 <div class="row"><label for="endpoint">Endpoint</label>
 <select id="endpoint"><option value="classify">classify: top classes</option><option value="detect">detect: person or not</option></select></div>
-<div class="row"><label for="model">Model</label><select id="model" aria-describedby="model-note"><option value="">(server default)</option></select>
+<div class="row" data-for="full"><label for="model">Model</label><select id="model" aria-describedby="model-note"><option value="">(server default)</option></select>
 <span id="model-note" class="hint">loading models...</span></div>
-<div class="row"><label for="mode">Mode</label><select id="mode" aria-describedby="mode-note"><option value="full">full</option><option value="adaptive">adaptive</option></select>
+<div class="row"><label for="mode">Mode</label><select id="mode" aria-describedby="mode-note"><option value="full">full</option><option value="adaptive" disabled>adaptive</option></select>
 <span id="mode-note" class="hint"></span></div>
 <div class="row" data-for="classify"><label for="top">Top classes</label><input id="top" type="number" min="1" max="20" value="5"></div>
 <div class="row" data-for="detect"><label for="threshold">Threshold</label><input id="threshold" type="number" min="0" max="1" step="0.05" value="0.5"></div>
+<div class="row" data-for="adaptive"><label for="ladder">Ladder</label><select id="ladder"><option value="">(server default)</option></select></div>
 <div class="row" data-for="adaptive"><label for="confidence">Confidence</label><input id="confidence" type="number" min="0" max="1" step="0.05" value="0.9"></div>
 <div class="row"><button type="submit" id="send" disabled>Send</button><span class="hint">Choosing an image sends it; Send repeats it with the current options.</span></div>
 </form>

@@ -1,7 +1,9 @@
 // Per-isolate singletons: one Engine (created lazily from the imported wasm module) and
 // one ModelCache (created on first use, sized from CACHE_BUDGET_BYTES).
 import wasmModule from '../../build/edgelens.wasm';
+import jpegWasm from '../../build/jpeg.wasm';
 import { Engine, type LoadedModel } from '../engine/engine';
+import { createJpegDecoder, type JpegDecoder } from '../image/wasmjpeg';
 import { parseArtifact } from '../model/artifact';
 import { ModelCache } from '../store/cache';
 import { ModelStore } from '../store/store';
@@ -23,6 +25,21 @@ export function getEngine(): Promise<Engine> {
   p.catch((err: unknown) => {
     console.error('edgelens: creating the engine failed', err);
     if (enginePromise === p) enginePromise = null;
+  });
+  return p;
+}
+
+let jpegPromise: Promise<JpegDecoder> | null = null;
+
+/** The isolate's JPEG decoder (build/jpeg.wasm, one instance reused by every request; a
+ *  failed creation is not remembered: the next call retries, requests use jpeg-js meanwhile). */
+export function getJpegDecoder(): Promise<JpegDecoder> {
+  if (jpegPromise !== null) return jpegPromise;
+  const p = createJpegDecoder(jpegWasm);
+  jpegPromise = p;
+  p.catch((err: unknown) => {
+    console.error('edgelens: creating the JPEG decoder failed', err);
+    if (jpegPromise === p) jpegPromise = null;
   });
   return p;
 }
@@ -68,5 +85,6 @@ export function resetModelCacheForTests(): void {
 export const runtimeDeps: AppDeps = {
   cache: getModelCache,
   engine: getEngine,
+  jpeg: getJpegDecoder,
   store: (env) => new ModelStore(env.MODELS),
 };

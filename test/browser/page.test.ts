@@ -17,6 +17,8 @@ const CAT_CLASSES = /^(tabby|tiger cat|Persian cat|Siamese cat|Egyptian cat)\b/i
 const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync',
+  // a fake camera (a generated test pattern), allowed without a prompt, for the webcam snapshot
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
 ];
 
 let server: DevServer;
@@ -79,11 +81,14 @@ describe('demo page in headless Chromium', () => {
       throw e;
     }
     console.log(`[browser] wrangler dev ready in ${t1 - t0} ms, Chromium launched in ${Date.now() - t1} ms`);
-    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    page = await browser.newPage({ viewport: { width: 1100, height: 900 }, permissions: ['camera'] });
     page.setDefaultTimeout(30_000);
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('request', (r) => { if (r.method() === 'POST') requests++; });
+    // Intercept file choosers from the start: Playwright turns interception on without waiting
+    // when the first listener is added, which races a key press right after waitForEvent().
+    page.on('filechooser', () => {});
   });
 
   afterAll(async () => {
@@ -150,8 +155,48 @@ describe('demo page in headless Chromium', () => {
     expect(await page.textContent('#person-badge')).toBe('No person');
   });
 
+  it('takes a webcam snapshot (Chromium\'s fake camera) and sends it', async () => {
+    await page.selectOption('#endpoint', 'detect');
+    expect(await page.isVisible('#cam-on')).toBe(true); // getUserMedia is feature-detected
+    await page.click('#cam-on');
+    await page.waitForSelector('#snap', { state: 'visible' });
+    await page.waitForFunction(() => (document.getElementById('video') as HTMLVideoElement).videoWidth > 0);
+    await page.click('#snap');
+    await page.waitForFunction(() => document.getElementById('preview-cap')?.textContent?.startsWith('snapshot-'));
+    await waitForResult(page, '#person-badge');
+    expect(await page.textContent('#result .meta')).toMatch(/^Person score /);
+    await page.click('#cam-off');
+    expect(await page.isVisible('#video')).toBe(false);
+  });
+
+  it('offers adaptive mode when GET /v1/ladders has a ladder, and shows its stages', async () => {
+    await page.waitForSelector('body[data-ladders]');
+    await page.selectOption('#endpoint', 'detect');
+    const adaptiveDisabled = () => page.$eval('#mode option[value="adaptive"]', (o) => (o as HTMLOptionElement).disabled);
+    const probe = await fetch(server.url + '/v1/ladders');
+    const ladders = probe.ok ? ((await probe.json()) as { ladders: { id: string; task: string; stages: { model: string }[] }[] }).ladders : [];
+    const detectLadders = ladders.filter((l) => l.task === 'detect');
+    expect(await adaptiveDisabled()).toBe(detectLadders.length === 0);
+    if (detectLadders.length === 0) return; // a server without adaptive mode: nothing more to see
+
+    await page.selectOption('#mode', 'adaptive');
+    expect(await page.isVisible('#ladder')).toBe(true);
+    expect(await page.isVisible('#model')).toBe(false); // adaptive runs a ladder, not one model
+    await page.setInputFiles('#file', sample('grace_hopper.jpg'));
+    await waitForResult(page, '#result .stages tbody tr');
+    expect(await page.textContent('#person-badge')).toBe('Person detected');
+    const stageModels = await page.$$eval('#result .stages tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+    const allStages = detectLadders.flatMap((l) => l.stages.map((st) => st.model));
+    expect(stageModels.length).toBeGreaterThan(0);
+    for (const m of stageModels) expect(allStages).toContain(m);
+    expect(await page.locator('#result .tbar').count()).toBe(1);
+    await page.screenshot({ path: join(OUT, 'demo-page-adaptive.png'), fullPage: true });
+    await page.selectOption('#mode', 'full');
+  });
+
   it('classifies cat.jpg as a cat, keeps the history and saves a screenshot', async () => {
     await page.selectOption('#endpoint', 'classify');
+    await page.selectOption('#mode', 'full');
     expect(await page.inputValue('#model')).toBe('mobilenet_v2');
     await page.setInputFiles('#file', sample('cat.jpg'));
     await waitForResult(page, '#predictions li');

@@ -1,9 +1,10 @@
-// Starts `wrangler dev` for the browser tests: the default models compiled (when needed) and
-// seeded into a temporary --persist-to directory by scripts/prepare-models.mjs, a free port
-// on 127.0.0.1, a readiness poll of /healthz with a timeout, and a stop() that ends wrangler's
-// whole process group (wrangler + workerd) and removes the temporary state.
+// Starts `wrangler dev` for the browser tests: the default models (mobilenet_v2 and person,
+// see DEFAULT_SEEDED) compiled when needed and seeded into a temporary --persist-to directory
+// by scripts/prepare-models.mjs, a free port on 127.0.0.1, a readiness poll of /healthz with a
+// timeout, and a stop() that ends wrangler's whole process group (wrangler + workerd) and
+// removes the temporary state.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -35,17 +36,45 @@ export function freePort(): Promise<number> {
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' };
 
-/** Compiles (if needed) and seeds the default models into `persistTo`. */
-export function seedModels(persistTo: string): void {
+/**
+ * The models the page tests use: the two default models, plus the stages of the default detect
+ * ladder (models/ladders.json) when there is one, for adaptive mode. Seeding costs about three
+ * wrangler runs per model, so only these; EDGELENS_BROWSER_MODELS = "all" seeds every recipe in
+ * models/, or give a comma-separated list of ids.
+ */
+export const DEFAULT_SEEDED = ['mobilenet_v2', 'person'];
+
+/** The stage models of the default detect ladder, or [] without models/ladders.json. */
+export function detectLadderModels(): string[] {
+  const file = join(ROOT, 'models', 'ladders.json');
+  if (!existsSync(file)) return [];
+  try {
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { ladders?: { task?: string; default?: boolean; stages?: { model?: unknown }[] }[] };
+    const l = doc.ladders?.find((x) => x.task === 'detect' && x.default === true) ?? doc.ladders?.find((x) => x.task === 'detect');
+    return (l?.stages ?? []).map((st) => st.model).filter((m): m is string => typeof m === 'string');
+  } catch {
+    return [];
+  }
+}
+
+/** Compiles (if needed) and seeds models into `persistTo` with scripts/prepare-models.mjs. */
+export function seedModels(persistTo: string, ids: string[] | 'all' = seededFromEnv()): void {
   if (!existsSync(join(ROOT, 'dist', 'cli.mjs'))) {
     throw new Error('dist/cli.mjs is missing: run `npm run build` first');
   }
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'prepare-models.mjs'), '--persist-to', persistTo], {
-    cwd: ROOT, env, encoding: 'utf8', timeout: 240_000, maxBuffer: 16 << 20,
-  });
-  if (r.status !== 0) {
-    throw new Error(`prepare-models --persist-to ${persistTo} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+  for (const only of ids === 'all' ? [undefined] : ids) {
+    const argv = [join(ROOT, 'scripts', 'prepare-models.mjs'), '--persist-to', persistTo, ...(only ? ['--only', only] : [])];
+    const r = spawnSync(process.execPath, argv, { cwd: ROOT, env, encoding: 'utf8', timeout: 240_000, maxBuffer: 16 << 20 });
+    if (r.status !== 0) {
+      throw new Error(`prepare-models ${argv.slice(1).join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+    }
   }
+}
+
+function seededFromEnv(): string[] | 'all' {
+  const v = process.env.EDGELENS_BROWSER_MODELS?.trim();
+  if (!v) return [...new Set([...DEFAULT_SEEDED, ...detectLadderModels()])];
+  return v === 'all' ? 'all' : v.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {

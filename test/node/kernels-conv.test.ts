@@ -52,42 +52,75 @@ function randShift(r: Rng, withLeft: boolean): number {
   return r.int(-19, -1);
 }
 
-/** Runs test_vec_requant on n channels x 4 values; returns results (Int32Array n*4). */
-function vecRequant(x: Int32Array, mult: Int32Array, shift: Int32Array): Int32Array {
+const MODE_GENERAL = 0, MODE_LEFT = 1, MODE_FAST = 2, MODE_FAST2 = 3;
+
+/** Runs test_vec_requant on n channels (a multiple of 8) x 4 values; returns the raw i32 results. */
+function vecRequant(x: Int32Array, mult: Int32Array, shift: Int32Array, mode: number): Int32Array {
   wasm.reset();
   const n = mult.length;
   const q = wasm.put(packRequant(new Int32Array(n), mult, shift));
   const xp = wasm.put(x);
   const op = wasm.alloc(n * 16);
-  wasm.exports.test_vec_requant(xp, q, n, op);
+  wasm.exports.test_vec_requant(xp, q, n >> 3, op, mode);
   return wasm.i32(op, n * 4);
 }
 
+/**
+ * Checks the vector requant against the scalar spec (test_mbqm) and, for some values, the BigInt JS
+ * statement. GENERAL / LEFT must be raw-exact; FAST may differ only where both results saturate int8
+ * (|r| >= 256, then r + outZp is outside [-128, 127] for every zero point).
+ */
 function checkRequant(x: Int32Array, mult: Int32Array, shift: Int32Array, jsToo: boolean) {
-  const got = vecRequant(x, mult, shift);
+  const q = new Int32Array(packRequant(new Int32Array(mult.length), mult, shift).buffer);
+  const packedMode = q[0];
+  const modes = packedMode === MODE_FAST ? [MODE_GENERAL, MODE_FAST] : [packedMode];
   const mbqm = wasm.exports.test_mbqm as (x: number, m: number, s: number) => number;
+  const want = new Int32Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const c = i >> 2;
-    const want = mbqm(x[i], mult[c], shift[c]);
-    if (got[i] !== want) {
-      throw new Error(`vec requant x=${x[i]} M=${mult[c]} shift=${shift[c]}: got ${got[i]} want ${want}`);
-    }
+    want[i] = mbqm(x[i], mult[c], shift[c]);
     if (jsToo && (i & 7) === 0) {
       const js = jsMbqm(x[i], mult[c], shift[c]);
-      if (js !== want) throw new Error(`spec mbqm x=${x[i]} M=${mult[c]} shift=${shift[c]}: wasm ${want} js ${js}`);
+      if (js !== want[i]) throw new Error(`spec mbqm x=${x[i]} M=${mult[c]} shift=${shift[c]}: wasm ${want[i]} js ${js}`);
     }
   }
+  for (const mode of modes) {
+    const got = vecRequant(x, mult, shift, mode);
+    for (let i = 0; i < x.length; i++) {
+      const c = i >> 2;
+      if (got[i] === want[i]) continue;
+      if (mode === MODE_FAST && ((got[i] >= 256 && want[i] >= 256) || (got[i] <= -256 && want[i] <= -256))) continue;
+      throw new Error(`vec requant mode ${mode} x=${x[i]} M=${mult[c]} shift=${shift[c]}: got ${got[i]} want ${want[i]}`);
+    }
+  }
+  return packedMode;
 }
 
 describe('vector requant == MultiplyByQuantizedMultiplier', () => {
-  it('random (x, M, shift) triples incl. extremes, right shifts only (4M values)', () => {
+  it('random (x, M, shift) triples incl. extremes, right shifts only (4M values, GENERAL mode)', () => {
     const r = rng(1);
     for (let batch = 0; batch < 4; batch++) {
       const n = 1 << 18;
       const x = new Int32Array(n * 4), m = new Int32Array(n), s = new Int32Array(n);
       for (let c = 0; c < n; c++) { m[c] = randM(r); s[c] = randShift(r, false); }
+      s[0] = 0; // forces GENERAL
       for (let i = 0; i < x.length; i++) x[i] = randX(r);
-      checkRequant(x, m, s, batch === 0);
+      expect(checkRequant(x, m, s, batch === 0)).toBe(MODE_GENERAL);
+    }
+  });
+
+  it('random triples with shifts -21..-1 (4M values, FAST and GENERAL modes)', () => {
+    const r = rng(4);
+    for (let batch = 0; batch < 4; batch++) {
+      const n = 1 << 18;
+      const x = new Int32Array(n * 4), m = new Int32Array(n), s = new Int32Array(n);
+      // FAST needs M = 0 or M >= 2^30 (TFLite's multipliers always are)
+      for (let c = 0; c < n; c++) { m[c] = randM(r); if (m[c] !== 0 && m[c] < 1 << 30) m[c] = I32_MAX - r.int(0, 3); s[c] = -r.int(1, 21); }
+      for (let i = 0; i < x.length; i++) x[i] = randX(r);
+      expect(checkRequant(x, m, s, batch === 0)).toBe(MODE_FAST);
+      // one non-normalized multiplier makes the layer GENERAL
+      m[5] = (1 << 30) - 1;
+      expect(checkRequant(x.subarray(0, 4096), m.subarray(0, 1024), s.subarray(0, 1024), false)).toBe(MODE_GENERAL);
     }
   });
 
@@ -98,7 +131,8 @@ describe('vector requant == MultiplyByQuantizedMultiplier', () => {
       const x = new Int32Array(n * 4), m = new Int32Array(n), s = new Int32Array(n);
       for (let c = 0; c < n; c++) { m[c] = randM(r); s[c] = randShift(r, true); }
       for (let i = 0; i < x.length; i++) x[i] = randX(r);
-      checkRequant(x, m, s, batch === 0);
+      s[0] = 2; // forces LEFT
+      expect(checkRequant(x, m, s, batch === 0)).toBe(MODE_LEFT);
     }
   });
 
@@ -124,7 +158,8 @@ describe('vector requant == MultiplyByQuantizedMultiplier', () => {
         for (const mm of [1 << 30, I32_MAX, (1 << 30) + 1, 0, 1]) { xs.push(xx); ms.push(mm); ss.push(sh); }
       }
     }
-    // channels = groups of 4 values with the same (M, shift): pad each group
+    // channels = groups of 4 values with the same (M, shift): pad each group; channel count to a multiple of 8
+    while (xs.length % 8) { xs.push(0); ms.push(1 << 30); ss.push(-1); }
     const nC = xs.length;
     const x = new Int32Array(nC * 4), m = new Int32Array(nC), s = new Int32Array(nC);
     for (let c = 0; c < nC; c++) {
@@ -132,6 +167,38 @@ describe('vector requant == MultiplyByQuantizedMultiplier', () => {
       x[4 * c] = xs[c]; x[4 * c + 1] = xs[c] + 1 | 0; x[4 * c + 2] = xs[c] - 1 | 0; x[4 * c + 3] = randX(r);
     }
     checkRequant(x, m, s, true);
+    // the right-shift-only subset with 1 <= R <= 21 in FAST mode as well
+    const keep: number[] = [];
+    for (let c = 0; c < nC; c++) if (s[c] <= -1 && s[c] >= -21 && (m[c] === 0 || m[c] >= 1 << 30)) keep.push(c);
+    while (keep.length % 8) keep.pop();
+    const x2 = new Int32Array(keep.length * 4), m2 = new Int32Array(keep.length), s2 = new Int32Array(keep.length);
+    keep.forEach((c, i) => { m2[i] = m[c]; s2[i] = s[c]; x2.set(x.subarray(4 * c, 4 * c + 4), 4 * i); });
+    expect(checkRequant(x2, m2, s2, false)).toBe(MODE_FAST);
+  });
+
+  it('FAST2 (pre-doubled accumulators, |x| < 2^30) is raw-exact (2M values)', () => {
+    const r = rng(5);
+    for (let batch = 0; batch < 2; batch++) {
+      const n = 1 << 17;
+      const x = new Int32Array(n * 4), x2 = new Int32Array(n * 4), m = new Int32Array(n), s = new Int32Array(n);
+      for (let c = 0; c < n; c++) {
+        m[c] = r.next() < 0.02 ? 0 : r.next() < 0.1 ? (r.next() < 0.5 ? 1 << 30 : I32_MAX) : r.int(1 << 30, I32_MAX);
+        s[c] = -r.int(1, 21);
+      }
+      for (let i = 0; i < x.length; i++) {
+        const u = r.next();
+        x[i] = u < 0.1 ? (r.next() < 0.5 ? (1 << 30) - 1 - r.int(0, 100) : -(1 << 30) + 1 + r.int(0, 100))
+          : u < 0.5 ? r.int(-(1 << 30) + 1, (1 << 30) - 1) : u < 0.8 ? r.int(-(1 << 20), 1 << 20) : r.int(-3000, 3000);
+        x2[i] = 2 * x[i];
+      }
+      const got = vecRequant(x2, m, s, MODE_FAST2);
+      const mbqm = wasm.exports.test_mbqm as (x: number, m: number, s: number) => number;
+      for (let i = 0; i < x.length; i++) {
+        const c = i >> 2;
+        const want = mbqm(x[i], m[c], s[c]);
+        if (got[i] !== want) throw new Error(`FAST2 x=${x[i]} M=${m[c]} shift=${s[c]}: got ${got[i]} want ${want}`);
+      }
+    }
   });
 
   it('fastRequantSupported rejects only M = INT32_MIN', () => {
@@ -263,6 +330,11 @@ describe('conv_i8 == conv_ref_i8 (byte-identical)', () => {
     fastEqualsRef(makeCase(r, { inH: 40, inW: 37, inC: 8, outC: 12, k: 1, s: 1, d: 1, mode: 'same' })!);
     fastEqualsRef(makeCase(r, { inH: 30, inW: 23, inC: 17, outC: 20, k: 3, s: 1, d: 1, mode: 'same' })!);
     fastEqualsRef(makeCase(r, { inH: 20, inW: 20, inC: 600, outC: 9, k: 1, s: 1, d: 1, mode: 'same' })!);
+    // last im2col chunk (256 pixels for small K) with 1..3 pixels; partial groups of 4
+    for (const P of [257, 258, 259, 261, 514]) fastEqualsRef(makeCase(r, { inH: P, inW: 1, inC: 8, outC: 11, k: 1, s: 1, d: 1, mode: 'same' })!);
+    fastEqualsRef(makeCase(r, { inH: 17, inW: 31, inC: 3, outC: 8, k: 3, s: 1, d: 1, mode: 'same' })!);
+    // K >= 8256 (no FAST2) and K > chunk budget (CH = 4 rows)
+    fastEqualsRef(makeCase(r, { inH: 3, inW: 3, inC: 1000, outC: 12, k: 3, s: 1, d: 1, mode: 'same' })!);
   });
 
   it('saturation at the int8 limits and activation clamps', () => {
@@ -290,6 +362,33 @@ describe('conv_i8 == conv_ref_i8 (byte-identical)', () => {
     expect(Array.from(p.slice(0, 6))).toEqual([1, 2, 4, 5, 7, 8]);
     expect(Array.from(p.slice(16, 20))).toEqual([3, 0, 6, 0]);
     expect(p[32]).toBe(25); // block 1, channel 8, k0
-    expect(convScratchBytes(3, 3, 3, 112)).toBeGreaterThan(0);
+    // pack.ts mirrors the kernel's scratch formula exactly
+    for (const [kh, kw, cin] of [[3, 3, 3], [1, 1, 16], [1, 1, 960], [3, 3, 1000], [5, 5, 7], [1, 1, 1], [1, 1, 20000]]) {
+      expect(convScratchBytes(kh, kw, cin, 112)).toBe(wasm.exports.conv_scratch_bytes(kh, kw, cin));
+    }
   });
+
+describe('requant modes of the fast kernel', () => {
+  it('FAST2, FAST, GENERAL (shift 0, shift -25, M < 2^30) and LEFT layers all match the reference', () => {
+    const r = rng(77);
+    const variants: [string, (c: ConvCase) => void, number][] = [
+      ['fast', () => {}, 2],
+      ['shift 0', (c) => { c.shift[3] = 0; }, 0],
+      ['shift -25', (c) => { c.shift[9] = -25; c.mult[9] = 2147483647; }, 0],
+      ['M < 2^30', (c) => { c.mult[17] = (1 << 29) + 12345; }, 0],
+      ['left shift', (c) => { c.shift[0] = 1; }, 1],
+      // |bias| >= 2^29: FAST mode without the doubled-accumulator (FAST2) variant
+      ['big bias', (c) => { c.bias[4] = (1 << 29) + 7; c.bias[5] = -(1 << 30); }, 2],
+    ];
+    for (const [name, tweak, mode] of variants) {
+      for (let i = 0; i < 3; i++) {
+        const c = makeCase(r, { inH: 5, inW: 7, inC: 13, outC: 21, k: 3, s: 1, d: 1, mode: 'same' })!;
+        tweak(c);
+        expect(new Int32Array(packRequant(c.bias, c.mult, c.shift).buffer)[0], name).toBe(mode);
+        fastEqualsRef(c);
+      }
+    }
+  });
+});
+
 });

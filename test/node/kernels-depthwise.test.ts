@@ -2,7 +2,7 @@
 // and dw_i8 (fast, depth multiplier 1) against dw_ref_i8, byte for byte.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadWasm, rng, type Wasm } from './wasm-harness';
-import { packDepthwiseWeights, fastDepthwiseSupported } from '../../src/model/pack';
+import { packDepthwiseWeights, fastDepthwiseSupported, packRequant } from '../../src/model/pack';
 import { jsDepthwise, runDwRef, runDwFast, outDim, randomRequant, randomInt8, type ConvCase } from './conv-spec';
 
 let wasm: Wasm;
@@ -151,13 +151,39 @@ describe('dw_i8 == dw_ref_i8 (byte-identical)', () => {
     for (let t = 0; t < 3; t++) for (let ch = 0; ch < 9; ch++) w[t * 9 + ch] = t * 10 + ch;
     const p = packDepthwiseWeights(w, 3, 1, 9, 1);
     const ws = new Int16Array(p.buffer, 0, 2 * 2 * 16);
-    expect(Array.from(ws.slice(0, 4))).toEqual([-1, 9, 0, 10]);   // pair (t0,t1), c0, c1
-    expect(Array.from(ws.slice(16, 18))).toEqual([19, 0]);         // pair (t2, phantom), c0
+    // values stored doubled: 2 * (w - wZp)
+    expect(Array.from(ws.slice(0, 4))).toEqual([-2, 18, 0, 20]);   // pair (t0,t1), c0, c1
+    expect(Array.from(ws.slice(16, 18))).toEqual([38, 0]);         // pair (t2, phantom), c0
     const sums = new Int32Array(p.buffer, 2 * 2 * 32, 16);
-    expect(sums[0]).toBe(-1 + 9 + 19);
-    expect(sums[8]).toBe(7 + 17 + 27);
+    expect(sums[0]).toBe(2 * (-1 + 9 + 19));
+    expect(sums[8]).toBe(2 * (7 + 17 + 27));
     expect(sums[9]).toBe(0);
+    expect(p.byteLength).toBe(2 * 2 * 32 + 16 * 4); // = src/model/ops.ts depthwisePackedBytes
     expect(fastDepthwiseSupported(3, 3, 1, new Int32Array([1 << 30]), new Int32Array([-5]))).toBe(true);
     expect(fastDepthwiseSupported(3, 3, 2, new Int32Array([1 << 30]), new Int32Array([-5]))).toBe(false);
   });
+
+describe('requant modes of the fast kernel', () => {
+  it('FAST2, FAST, GENERAL (shift 0, shift -25, M < 2^30) and LEFT layers all match the reference', () => {
+    const r = rng(77);
+    const variants: [string, (c: ConvCase) => void, number][] = [
+      ['fast', () => {}, 2],
+      ['shift 0', (c) => { c.shift[3] = 0; }, 0],
+      ['shift -25', (c) => { c.shift[9] = -25; c.mult[9] = 2147483647; }, 0],
+      ['M < 2^30', (c) => { c.mult[17] = (1 << 29) + 12345; }, 0],
+      ['left shift', (c) => { c.shift[0] = 1; }, 1],
+      // |bias| >= 2^29: FAST mode without the doubled-accumulator (FAST2) variant
+      ['big bias', (c) => { c.bias[4] = (1 << 29) + 7; c.bias[5] = -(1 << 30); }, 2],
+    ];
+    for (const [name, tweak, mode] of variants) {
+      for (let i = 0; i < 3; i++) {
+        const c = makeCase(r, { inH: 6, inW: 7, c: 21, k: 3, s: 1, d: 1, mode: 'same' })!;
+        tweak(c);
+        expect(new Int32Array(packRequant(c.bias, c.mult, c.shift).buffer)[0], name).toBe(mode);
+        fastEqualsRef(c);
+      }
+    }
+  });
+});
+
 });
