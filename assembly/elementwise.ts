@@ -55,6 +55,27 @@ function vmbqmSmall(x: v128, m: v128, e: i32, half: v128): v128 {
   return e > 0 ? vrdbp(y, e, half) : y;
 }
 
+// First ADD stage for 4 lanes, exact: SRDHM(v << L, M) with 9 <= L <= 22, |v| <= 255, 0 <= M < 2^31.
+// floor((v*2^L*M + 2^30) / 2^31) = floor((v*M + 2^(s-1)) / 2^s) with s = 31 - L; split M = Mh*2^s + Ml:
+// = v*Mh + ((v*Ml + 2^(s-1)) >> s). |v*Mh| < 2^(8+L) <= 2^30 and |v*Ml| + 2^(s-1) < 2^(39-L) + 2^(30-L) < 2^31,
+// so everything stays in i32 lanes (no i64 products).
+// @ts-ignore: decorator
+@inline
+function vsrdhmSplit(v: v128, mh: v128, ml: v128, half: v128, s: i32): v128 {
+  return i32x4.add(i32x4.mul(v, mh), i32x4.shr_s(i32x4.add(i32x4.mul(v, ml), half), s));
+}
+
+// SRDHM for 4 lanes, M >= 0: hi32(2*x*M + 2^31) (= floor((x*M + 2^30) / 2^31); no i64 shifts)
+// @ts-ignore: decorator
+@inline
+function vsrdhmHi(x: v128, m: v128, k: v128): v128 {
+  let lo = i64x2.extmul_low_i32x4_s(x, m);
+  let hi = i64x2.extmul_high_i32x4_s(x, m);
+  lo = i64x2.add(i64x2.add(lo, lo), k);
+  hi = i64x2.add(i64x2.add(hi, hi), k);
+  return i8x16.shuffle(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+}
+
 export function add_i8(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
   aOffset: i32, aMult: i32, aShift: i32, bOffset: i32, bMult: i32, bShift: i32,
   leftShift: i32, outMult: i32, outShift: i32, outOffset: i32, actMin: i32, actMax: i32): void {
@@ -64,7 +85,6 @@ export function add_i8(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
     return;
   }
   const ea = -aShift, eb = -bShift, eo = -outShift;
-  const va = i32x4.splat(aMult), vb = i32x4.splat(bMult), vo = i32x4.splat(outMult);
   const ha = i32x4.splat(ea > 0 ? 1 << (ea - 1) : 0);
   const hb = i32x4.splat(eb > 0 ? 1 << (eb - 1) : 0);
   const ho = i32x4.splat(eo > 0 ? 1 << (eo - 1) : 0);
@@ -72,21 +92,50 @@ export function add_i8(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
   const vOut = i32x4.splat(outOffset);
   const vmin = i8x16.splat(<i8>actMin), vmax = i8x16.splat(<i8>actMax);
   let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const a16 = i16x8.add(v128.load8x8_s(aPtr + i), offA);
-    const b16 = i16x8.add(v128.load8x8_s(bPtr + i), offB);
-    const aLo = i32x4.shl(i32x4.extend_low_i16x8_s(a16), leftShift);
-    const aHi = i32x4.shl(i32x4.extend_high_i16x8_s(a16), leftShift);
-    const bLo = i32x4.shl(i32x4.extend_low_i16x8_s(b16), leftShift);
-    const bHi = i32x4.shl(i32x4.extend_high_i16x8_s(b16), leftShift);
-    const sLo = i32x4.add(vmbqmSmall(aLo, va, ea, ha), vmbqmSmall(bLo, vb, eb, hb));
-    const sHi = i32x4.add(vmbqmSmall(aHi, va, ea, ha), vmbqmSmall(bHi, vb, eb, hb));
-    const oLo = i32x4.add(vmbqmSmall(sLo, vo, eo, ho), vOut);
-    const oHi = i32x4.add(vmbqmSmall(sHi, vo, eo, ho), vOut);
-    const o16 = i16x8.narrow_i32x4_s(oLo, oHi);
-    let o8 = i8x16.narrow_i16x8_s(o16, o16);
-    o8 = i8x16.min_s(i8x16.max_s(o8, vmin), vmax);
-    v128.store64_lane(outPtr + i, o8, 0);
+  if (leftShift >= 9 && aOffset >= -128 && aOffset <= 128 && bOffset >= -128 && bOffset <= 128) {
+    // |x + offset| <= 255: the input stages run in i32 lanes (vsrdhmSplit), the output stage via hi32
+    const s = 31 - leftShift;
+    const lowMask = (1 << s) - 1;
+    const mha = i32x4.splat(aMult >>> s), mla = i32x4.splat(aMult & lowMask);
+    const mhb = i32x4.splat(bMult >>> s), mlb = i32x4.splat(bMult & lowMask);
+    const hs = i32x4.splat(1 << (s - 1));
+    const vo = i32x4.splat(outMult);
+    const k31 = i64x2.splat(<i64>1 << 31);
+    for (; i + 8 <= n; i += 8) {
+      const a16 = i16x8.add(v128.load8x8_s(aPtr + i), offA);
+      const b16 = i16x8.add(v128.load8x8_s(bPtr + i), offB);
+      let saLo = vsrdhmSplit(i32x4.extend_low_i16x8_s(a16), mha, mla, hs, s);
+      let saHi = vsrdhmSplit(i32x4.extend_high_i16x8_s(a16), mha, mla, hs, s);
+      let sbLo = vsrdhmSplit(i32x4.extend_low_i16x8_s(b16), mhb, mlb, hs, s);
+      let sbHi = vsrdhmSplit(i32x4.extend_high_i16x8_s(b16), mhb, mlb, hs, s);
+      if (ea > 0) { saLo = vrdbp(saLo, ea, ha); saHi = vrdbp(saHi, ea, ha); }
+      if (eb > 0) { sbLo = vrdbp(sbLo, eb, hb); sbHi = vrdbp(sbHi, eb, hb); }
+      let oLo = vsrdhmHi(i32x4.add(saLo, sbLo), vo, k31);
+      let oHi = vsrdhmHi(i32x4.add(saHi, sbHi), vo, k31);
+      if (eo > 0) { oLo = vrdbp(oLo, eo, ho); oHi = vrdbp(oHi, eo, ho); }
+      const o16 = i16x8.narrow_i32x4_s(i32x4.add(oLo, vOut), i32x4.add(oHi, vOut));
+      let o8 = i8x16.narrow_i16x8_s(o16, o16);
+      o8 = i8x16.min_s(i8x16.max_s(o8, vmin), vmax);
+      v128.store64_lane(outPtr + i, o8, 0);
+    }
+  } else {
+    const va = i32x4.splat(aMult), vb = i32x4.splat(bMult), vo = i32x4.splat(outMult);
+    for (; i + 8 <= n; i += 8) {
+      const a16 = i16x8.add(v128.load8x8_s(aPtr + i), offA);
+      const b16 = i16x8.add(v128.load8x8_s(bPtr + i), offB);
+      const aLo = i32x4.shl(i32x4.extend_low_i16x8_s(a16), leftShift);
+      const aHi = i32x4.shl(i32x4.extend_high_i16x8_s(a16), leftShift);
+      const bLo = i32x4.shl(i32x4.extend_low_i16x8_s(b16), leftShift);
+      const bHi = i32x4.shl(i32x4.extend_high_i16x8_s(b16), leftShift);
+      const sLo = i32x4.add(vmbqmSmall(aLo, va, ea, ha), vmbqmSmall(bLo, vb, eb, hb));
+      const sHi = i32x4.add(vmbqmSmall(aHi, va, ea, ha), vmbqmSmall(bHi, vb, eb, hb));
+      const oLo = i32x4.add(vmbqmSmall(sLo, vo, eo, ho), vOut);
+      const oHi = i32x4.add(vmbqmSmall(sHi, vo, eo, ho), vOut);
+      const o16 = i16x8.narrow_i32x4_s(oLo, oHi);
+      let o8 = i8x16.narrow_i16x8_s(o16, o16);
+      o8 = i8x16.min_s(i8x16.max_s(o8, vmin), vmax);
+      v128.store64_lane(outPtr + i, o8, 0);
+    }
   }
   if (i < n) {
     add_i8_ref(aPtr + i, bPtr + i, outPtr + i, n - i, aOffset, aMult, aShift, bOffset, bMult, bShift, leftShift, outMult, outShift, outOffset, actMin, actMax);

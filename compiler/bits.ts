@@ -164,10 +164,7 @@ export function requantizeWeights4(m: TfModel, cfg: BitsConfig, means?: Map<numb
       for (let k = 0; k < K; k++) q4[idx(c, k)] = Math.max(-8, Math.min(7, roundHalfAway(w[idx(c, k)]! / s)));
     }
     const H = hessians?.get(op.index);
-    if (H && !isDw && H.length === K * K) {
-      if (process.env.GPTQ_NOCLIP) for (let c = 0; c < C; c++) { let mx = 0; for (let k = 0; k < K; k++) mx = Math.max(mx, Math.abs(w[c * K + k]!)); s4[c] = Math.fround(mx > 0 ? mx / 7 : 1); }
-      q4.set(gptqQuantize(w, C, K, s4, H));
-    }
+    if (H && !isDw && H.length === K * K) q4.set(gptqQuantize(w, C, K, s4, H));
     T[fi] = { ...f, data: new Uint8Array(q4.buffer), quant: { scale: s4, zeroPoint: s4.map(() => 0), quantizedDimension: chDim } };
     const x = m.tensors[op.inputs[0]!]!;
     const sIn = x.quant?.scale[0];
@@ -200,20 +197,14 @@ export function requantizeWeights4(m: TfModel, cfg: BitsConfig, means?: Map<numb
  * rounded through the inverse of the input second-moment matrix H = E[x x^T] (the OBS / GPTQ
  * update, Frantar et al. 2022): minimizes E[((W - Q) x)^2] instead of |W - Q|^2.
  */
-export function gptqQuantize(w0: Float64Array, C: number, K: number, scales: number[], H0: Float64Array, damp = Number(process.env.GPTQ_DAMP ?? 0.01)): Int8Array {
+export function gptqQuantize(w0: Float64Array, C: number, K: number, scales: number[], H0: Float64Array, damp = 0.01): Int8Array {
   const H = H0.slice();
   let mean = 0;
   for (let i = 0; i < K; i++) mean += H[i * K + i]!;
   mean = mean / K || 1;
   for (let i = 0; i < K; i++) H[i * K + i] = H[i * K + i]! === 0 ? 1 : H[i * K + i]! + damp * mean;
-  // act order: columns with the largest input energy first (permute H and W, unpermute Q)
-  const perm = Array.from({ length: K }, (_, i) => i);
-  if (process.env.GPTQ_ACTORDER) perm.sort((a, b) => H[b * K + b]! - H[a * K + a]! || a - b);
-  const Hp = new Float64Array(K * K);
-  for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) Hp[i * K + j] = H[perm[i]! * K + perm[j]!]!;
-  const U = upperCholeskyOfInverse(Hp, K);
-  const w = new Float64Array(C * K);
-  for (let c = 0; c < C; c++) for (let i = 0; i < K; i++) w[c * K + i] = w0[c * K + perm[i]!]!;
+  const U = upperCholeskyOfInverse(H, K);
+  const w = w0.slice();
   const q = new Int8Array(C * K);
   for (let i = 0; i < K; i++) {
     const d = U[i * K + i]!;
@@ -223,7 +214,7 @@ export function gptqQuantize(w0: Float64Array, C: number, K: number, scales: num
       const s = scales[c]!;
       const v = w[row + i]!;
       const qi = Math.max(-8, Math.min(7, roundHalfAway(v / s)));
-      q[row + perm[i]!] = qi;
+      q[row + i] = qi;
       const e = (v - qi * s) / d;
       if (e !== 0) for (let j = i + 1; j < K; j++) w[row + j]! -= e * U[urow + j]!;
     }
@@ -280,7 +271,7 @@ const H_POSITIONS = 256;
 /**
  * E[x x^T] of the inputs of every 1x1 convolution and fully connected layer (the layers GPTQ
  * rounding applies to), from the int8 model itself on the calibration images. Layers with fewer
- * sampled input vectors than K / 2 are left out (their H would be too rank-deficient).
+ * than 4K sampled input vectors are left out (their H would be too poorly estimated).
  */
 export async function layerHessians(m: TfModel, images: CalibImage[], opts: CompileOptions = {}, engine?: Engine): Promise<Map<number, Float64Array>> {
   const alias = new Map<number, number>();
@@ -323,7 +314,7 @@ export async function layerHessians(m: TfModel, images: CalibImage[], opts: Comp
   }
   const out = new Map<number, Float64Array>();
   for (const t of targets) {
-    if (t.n < t.K * Number(process.env.GPTQ_MINN ?? 0.5)) continue;
+    if (t.n < 4 * t.K) continue;
     for (let a = 0; a < t.K; a++) for (let b = a; b < t.K; b++) { const v = t.H[a * t.K + b]! / t.n; t.H[a * t.K + b] = v; t.H[b * t.K + a] = v; }
     out.set(t.op, t.H);
   }
@@ -428,7 +419,7 @@ export interface AutoBitsOptions {
   /** file -> class index of the calibration images, if known (top-1 accuracy); else the
    *  agreement with the 8-bit model's top-1 is the accuracy */
   labels?: Map<string, number>;
-  /** GPTQ-style rounding of 1x1 conv / fully connected layers (default on) */
+  /** GPTQ-style rounding of 1x1 conv / fully connected layers (opt-in) */
   gptq?: boolean;
   log?: (msg: string) => void;
 }
@@ -452,7 +443,7 @@ export async function autoBits(m: TfModel, images: CalibImage[], opts: AutoBitsO
   if (layers.length === 0) throw new CompileError('--auto-bits: the model has no layers with symmetric int8 weights');
   const engine = await createNodeEngine();
   const means = await layerInputMeans(m, images, opts.compile, engine);
-  const hessians = opts.gptq === false ? undefined : await layerHessians(m, images, opts.compile, engine);
+  const hessians = opts.gptq ? await layerHessians(m, images, opts.compile, engine) : undefined;
   const cache = new Map<number, [TfTensor, TfTensor | null]>();
   const run = async (cfg: BitsConfig): Promise<Prediction[]> => {
     const { artifact } = await lower(requantizeWeights4(m, cfg, means, cache, hessians), opts.compile);

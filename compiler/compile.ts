@@ -513,6 +513,27 @@ export async function lower(model: TfModel, opts: CompileOptions) {
     T, info, opts, W, emit, err, act, out0, dims4, needQuant, isConst, constI32, rep, alias, softmaxOut, refKernels, checkOutShape,
     addMacs: (n) => { macs += n; }, markFloat: () => { anyFloat = true; },
   };
+  // ---- PAD folding ----
+  // A quantized PAD (its value is the zero point) of H/W only, whose output is read by nothing but the
+  // input of one CONV_2D / DEPTHWISE_CONV_2D (and is no graph output), becomes that op's implicit padding:
+  // the kernels skip taps outside the input, which is exactly a contribution of (zp - zp) * w = 0.
+  // The PAD output aliases its input; the conv gets the unpadded size and padTop/padLeft += the pads
+  // (bottom/right pads only change the output size, which is computed from the padded size as before).
+  const padFold = new Map<number, { t: number; b: number; l: number; r: number }>();
+  const foldPadInto = (op: TfOperator, pads: Int32Array | number[]): boolean => {
+    if (opts.noReuse) return false; // traces read every intermediate tensor
+    const out = op.outputs[0]!;
+    if (pads[6] !== 0 || pads[7] !== 0 || model.outputs.includes(out)) return false;
+    const readers = model.operators.filter((c) => c.inputs.includes(out));
+    if (readers.length !== 1) return false;
+    const c = readers[0]!;
+    if (c.name !== 'CONV_2D' && c.name !== 'DEPTHWISE_CONV_2D') return false;
+    if (c.inputs[0] !== out || c.inputs.indexOf(out) !== c.inputs.lastIndexOf(out)) return false;
+    if ([...c.inputs, ...c.outputs].some((i) => i >= 0 && info[i]!.domain === 'int16')) return false;
+    padFold.set(out, { t: pads[2]!, b: pads[3]!, l: pads[4]!, r: pads[5]! });
+    return true;
+  };
+
   for (const op of model.operators) {
     const o = op.options;
     if ([...op.inputs, ...op.outputs].some((i) => i >= 0 && info[i]!.domain === 'int16')) { lowerInt16Op(i16, op); continue; }
@@ -542,8 +563,10 @@ export async function lower(model: TfModel, opts: CompileOptions) {
           if (!Number.isInteger(depthMult) || depthMult < 1) err(op, `output channels ${outC} are not a multiple of input channels ${inC}`);
           if (f.shape[0] !== 1) err(op, `depthwise filter must have shape [1,KH,KW,C], has [${f.shape}]`);
         }
+        const pf = padFold.get(op.inputs[0]!) ?? { t: 0, b: 0, l: 0, r: 0 }; // a folded PAD (see foldPadInto)
         lowerConvLike(op, isDw ? 'dw' : 'conv', {
-          inH, inW, inC, outH: ph.out, outW: pw.out, outC, kH, kW, sH, sW, dH, dW, padT: ph.pad, padL: pw.pad,
+          inH: inH - pf.t - pf.b, inW: inW - pf.l - pf.r, inC, outH: ph.out, outW: pw.out, outC, kH, kW, sH, sW, dH, dW,
+          padT: ph.pad + pf.t, padL: pw.pad + pf.l,
           depthMult, actFn: o.activation as number, legacyScale: x.fromU8,
         });
         break;
@@ -727,6 +750,10 @@ export async function lower(model: TfModel, opts: CompileOptions) {
           needQuant(op, out, 'output');
           if (x.scale !== out.scale || x.zp !== out.zp) err(op, 'input and output quantization must be equal');
           value = out.zp & 0xff;
+        }
+        if (x.domain === 'int8' && foldPadInto(op, pads)) {
+          alias.set(op.outputs[0]!, rep(op.inputs[0]!));
+          break;
         }
         emit('pad', op, [op.inputs[0]!], op.outputs, {
           es, b: 1, h, w, c, pb0: 0, pb1: 0, ph0: pads[2]!, ph1: pads[3]!, pw0: pads[4]!, pw1: pads[5]!, pc0: pads[6]!, pc1: pads[7]!, value,

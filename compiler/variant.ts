@@ -20,7 +20,8 @@ export interface FullOptions extends VariantOptions {
   weightsBits?: string;
   /** maximum accuracy drop (percentage points) for the greedy bit-width search */
   autoBits?: number;
-  /** GPTQ-style error-feedback rounding for 4-bit 1x1 conv / fully connected layers (default on with images) */
+  /** GPTQ-style error-feedback rounding for 4-bit 1x1 conv / fully connected layers (opt-in: with the
+   *  small calibration sets at hand it did not beat round-to-nearest + bias correction reliably) */
   gptq?: boolean;
 }
 
@@ -74,7 +75,7 @@ export async function compileModel(bytes: Uint8Array, opts: FullOptions = {}): P
   }
   if ([...cfg.values()].includes(4)) {
     const means = images ? await layerInputMeans(model, images, copts) : undefined;
-    const hessians = images && opts.gptq !== false ? await layerHessians(model, images, copts) : undefined;
+    const hessians = images && opts.gptq ? await layerHessians(model, images, copts) : undefined;
     model = requantizeWeights4(model, cfg, means, undefined, hessians);
   }
   const r = await lower(model, copts);
@@ -97,7 +98,7 @@ export async function compileModel(bytes: Uint8Array, opts: FullOptions = {}): P
 // ---- CLI glue (compiler/cli.ts) ------------------------------------------------------------------
 
 type Flags = Record<string, string | true>;
-const COMPRESSION_FLAGS = ['precision', 'calibrate', 'calib-method', 'calib-limit', 'weights-bits', 'auto-bits', 'save-bits', 'no-bias-correction'];
+const COMPRESSION_FLAGS = ['precision', 'calibrate', 'calib-method', 'calib-limit', 'weights-bits', 'auto-bits', 'save-bits', 'no-bias-correction', 'gptq'];
 
 /** `edgelens compile` with the compression flags; exactly compileTflite when none is given. */
 export async function compileWithFlags(bytes: Uint8Array, flags: Flags, base: import('./compile.ts').CompileOptions) {
@@ -128,6 +129,7 @@ export async function compileWithFlags(bytes: Uint8Array, flags: Flags, base: im
     weightsBits: str('weights-bits'),
     autoBits: autoN,
     biasCorrection: flags['no-bias-correction'] ? false : undefined,
+    gptq: flags.gptq === true,
     log: (m) => console.log(m),
   });
   const rep = r.report;

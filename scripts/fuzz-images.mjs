@@ -21,7 +21,7 @@
 import { writeFileSync } from 'node:fs';
 import { ALLOWED_STATUSES, buildImageCorpus, checkImageAnswer, imageCase } from './fuzz-images-cases.mjs';
 import {
-  fmtMiB, parseArgs, percentile, procMem, readSamples, requireBuild, rmState, seedModels, startDevServer, tempState, uncaughtLines,
+  fmtIsolate, fmtMiB, inspectIsolate, parseArgs, percentile, procMem, readSamples, requireBuild, rmState, seedModels, startDevServer, tempState, uncaughtLines,
 } from './hardening-lib.mjs';
 
 const opt = parseArgs(process.argv.slice(2), { cases: 10_000, from: 0, seed: 20261121, maxMs: 10_000, only: -1, json: '', verbose: false });
@@ -44,7 +44,9 @@ async function main() {
     seedModels(state);
     server = await startDevServer({ persistTo: state, echo: opt.verbose });
     const memBefore = procMem(server.workerdPid);
-    log(`wrangler dev on ${server.url} (workerd pid ${server.workerdPid}); before: ${fmtMiB(memBefore)}`);
+    const iso = await inspectIsolate(server).catch(() => null);
+    const isoBefore = iso ? fmtIsolate(await iso.heap(), await iso.wasm()) : '-';
+    log(`wrangler dev on ${server.url} (workerd pid ${server.workerdPid}); before: process ${fmtMiB(memBefore)}; isolate ${isoBefore}`);
     const t0 = Date.now();
     const indices = opt.only >= 0 ? [opt.only] : Array.from({ length: Math.max(0, opt.cases - opt.from) }, (_, i) => opt.from + i);
     for (const i of indices) {
@@ -85,6 +87,8 @@ async function main() {
     }
     const elapsed = (Date.now() - t0) / 1000;
     const memAfter = procMem(server.workerdPid);
+    const isoAfter = iso ? fmtIsolate(await iso.heap(), await iso.wasm()) : '-';
+    iso?.close();
     // the same workerd process as at the start: it did not crash and was not restarted
     const stillWorkerd = server.workerdPid !== null && server.sameWorkerd();
     await server.stop();
@@ -98,14 +102,15 @@ async function main() {
       fivexx: Object.entries(histogram).filter(([s]) => Number(s) >= 500).reduce((n, [, v]) => n + v, 0),
       disallowed: Object.entries(histogram).filter(([s]) => !ALLOWED_STATUSES.includes(Number(s))).reduce((n, [, v]) => n + v, 0),
       ms: { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: slowest.ms, slowest: slowest.what, bound: opt.maxMs },
-      memoryMiB: { before: memBefore, afterCraftedIncludingBombs: memAfterCrafted, after: memAfter },
+      memoryMiB: { before: memBefore, afterCraftedIncludingBombs: memAfterCrafted, after: memAfter, isolateBefore: isoBefore, isolateAfter: isoAfter },
       failures,
     };
     log(`done: ${summary.cases} cases in ${elapsed.toFixed(0)} s`);
     log(`statuses ${JSON.stringify(histogram)} (5xx: ${summary.fivexx}, not allowed: ${summary.disallowed})`);
     log(`by kind ${JSON.stringify(byKind)}`);
     log(`request time: p50 ${summary.ms.p50?.toFixed(1)} ms, p99 ${summary.ms.p99?.toFixed(1)} ms, max ${slowest.ms.toFixed(0)} ms (bound ${opt.maxMs} ms): ${slowest.what}`);
-    log(`workerd memory: before ${fmtMiB(memBefore)}; after the crafted cases (incl. bombs) ${memAfterCrafted ? fmtMiB(memAfterCrafted) : '-'}; after ${fmtMiB(memAfter)}`);
+    log(`workerd process memory: before ${fmtMiB(memBefore)}; after the crafted cases (incl. bombs) ${fmtMiB(memAfterCrafted)}; after ${fmtMiB(memAfter)}`);
+    log(`isolate memory: before ${isoBefore}; after ${isoAfter}`);
     if (opt.json) writeFileSync(opt.json, JSON.stringify(summary, null, 2));
     if (failures.length > 0) {
       log(`${failures.length} FAILURES:`);

@@ -23,7 +23,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runModelFuzz } from './fuzz-models-cases.mjs';
 import {
-  ROOT, fmtMiB, listLocalKv, loadArtifactModule, parseArgs, procMem, requireBuild, rmState, seedModels,
+  ROOT, fmtIsolate, fmtMiB, inspectIsolate, listLocalKv, loadArtifactModule, parseArgs, procMem, requireBuild, rmState, seedModels,
   startDevServer, tempState, uncaughtLines,
 } from './hardening-lib.mjs';
 
@@ -54,6 +54,8 @@ async function main() {
     const blobsBefore = new Set(listLocalKv(state, 'blob:'));
     server = await startDevServer({ persistTo: state, vars: { ADMIN_TOKEN: token }, echo: opt.verbose });
     const memBefore = procMem(server.workerdPid);
+    const iso = await inspectIsolate(server).catch(() => null);
+    const isoBefore = iso ? fmtIsolate(await iso.heap(), await iso.wasm()) : '-';
     log(`${opt.cases} cases, seed ${opt.seed}, bases ${bases.map((b) => b.name).join(', ')}; wrangler dev on ${server.url} (workerd pid ${server.workerdPid}); ${fmtMiB(memBefore)}`);
     const image = new Uint8Array(readFileSync(join(ROOT, '..', 'shared', 'images', 'samples', 'grace_hopper.jpg')));
     const t0 = Date.now();
@@ -70,6 +72,8 @@ async function main() {
     });
     const seconds = (Date.now() - t0) / 1000;
     const memAfter = procMem(server.workerdPid);
+    const isoAfter = iso ? fmtIsolate(await iso.heap(), await iso.wasm()) : '-';
+    iso?.close();
     const sameWorkerd = server.sameWorkerd();
     await server.stop();
     const failures = [...result.failures];
@@ -83,13 +87,14 @@ async function main() {
     const summary = {
       cases: opt.cases, seed: opt.seed, seconds, statuses: result.histogram, byKind: result.kinds, accepted: result.accepted,
       blobs: { before: blobsBefore.size, after: blobsAfter.size, unexplained: extra.length },
-      maxPutMs: result.maxMs, memoryMiB: { before: memBefore, after: memAfter }, failures,
+      maxPutMs: result.maxMs, memoryMiB: { before: memBefore, after: memAfter, isolateBefore: isoBefore, isolateAfter: isoAfter }, failures,
     };
     log(`done: ${opt.cases} cases in ${seconds.toFixed(0)} s`);
     log(`statuses ${JSON.stringify(result.histogram)}; accepted (valid edits, served, then replaced) ${result.accepted}`);
     log(`by kind ${JSON.stringify(result.kinds)}`);
     log(`KV blobs: ${blobsBefore.size} before, ${blobsAfter.size} after, ${extra.length} unexplained; slowest PUT ${result.maxMs} ms`);
-    log(`workerd memory: before ${fmtMiB(memBefore)}; after ${fmtMiB(memAfter)}`);
+    log(`workerd process memory (includes Miniflare's local KV holding every stored blob): before ${fmtMiB(memBefore)}; after ${fmtMiB(memAfter)}`);
+    log(`isolate memory: before ${isoBefore}; after ${isoAfter}`);
     if (opt.json) writeFileSync(opt.json, JSON.stringify(summary, null, 2));
     if (failures.length > 0) {
       log(`${failures.length} FAILURES:`);

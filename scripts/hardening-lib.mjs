@@ -316,8 +316,10 @@ export async function inspectIsolate(server) {
   });
   let nextId = 0;
   const pending = new Map();
+  let contextId;
   ws.onmessage = (ev) => {
     const msg = JSON.parse(typeof ev.data === 'string' ? ev.data : ev.data.toString());
+    if (msg.method === 'Runtime.executionContextCreated') contextId ??= msg.params.context.id;
     const p = pending.get(msg.id);
     if (p) {
       pending.delete(msg.id);
@@ -338,7 +340,7 @@ export async function inspectIsolate(server) {
       return { usedMiB: MiB(h.usedSize), totalMiB: MiB(h.totalSize), backingStoreMiB: MiB(h.backingStorageSize ?? 0) };
     },
     async wasm() {
-      const proto = await send('Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype' });
+      const proto = await send('Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype', ...(contextId !== undefined ? { contextId } : {}) });
       const q = await send('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId });
       const r = await send('Runtime.callFunctionOn', {
         objectId: q.objects.objectId,

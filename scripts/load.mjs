@@ -3,32 +3,37 @@
 // local KV seeded with the default models like `npm run dev`), driven from this process over
 // loopback with autocannon.
 //
-//   node scripts/load.mjs [--requests 2000] [--concurrency 32] [--json <file>]
+//   node scripts/load.mjs [--requests 2000] [--concurrency 32] [--phases 2] [--json <file>]
 //   node scripts/load.mjs --memory-ceiling [--requests 400] [--concurrency 8]
 //
-// Default mode: `--requests` requests (two halves of requests/2) at `--concurrency`
+// Default mode: `--requests` requests in `--phases` equal parts (default 2: "the first 1000"
+// and "the last 1000"; a pause of --pause-seconds 10 between them) at `--concurrency`
 // connections, cycling through every sample image in ../shared/images/samples x
 // {POST /v1/classify (mobilenet_v2), POST /v1/detect (person)}. Reports throughput, p50/p99
-// latency, errors by status, and the workerd process's memory (VmRSS and VmHWM from
-// /proc/<pid>/status; the pid is found in wrangler's process tree) before the load, after
-// the first half and after the second half (flat = no growth).
+// latency, answers by status, and memory before the load and after each part:
+//  - the workerd process that runs the Worker (VmRSS/VmHWM from /proc/<pid>/status; wrangler
+//    starts two workerd processes, the other one runs its proxy): runtime + Miniflare's local
+//    KV + allocator caches + the isolate;
+//  - the isolate itself, through wrangler's inspector port (DevTools protocol): JS heap,
+//    ArrayBuffer backing stores (sampled every 250 ms for the peak), the byte size of every
+//    WebAssembly.Memory, and the live set after a full GC (flat = no leak).
 //
 // --memory-ceiling: cat_1080p.jpg only, both default models (classify and detect
-// alternating), --concurrency 8; samples VmRSS every 100 ms and reports the peak
-// (VmHWM) against the 128 MB isolate limit. See README "Hardening" for the budget.
+// alternating), --concurrency 8: the isolate's peak against the 128 MB limit. See README
+// "Hardening" for the budget.
 //
 // Exit code 1 on any 5xx, transport error or timeout. Bounded: a fixed number of
-// requests, a 120 s per-request timeout, and the whole run is stopped after --max-minutes.
+// requests, a 120 s per-request timeout, and each part is stopped after --max-minutes.
 import autocannon from 'autocannon';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  SAMPLES_DIR, fmtMiB, parseArgs, procMem, readSamples, requireBuild, rmState, seedModels, startDevServer,
+  SAMPLES_DIR, fmtIsolate, fmtMiB, inspectIsolate, parseArgs, procMem, readSamples, requireBuild, rmState, seedModels, startDevServer,
   tempState, uncaughtLines,
 } from './hardening-lib.mjs';
 
 const opt = parseArgs(process.argv.slice(2), {
-  requests: 0, concurrency: 0, memoryCeiling: false, maxMinutes: 30, json: '', verbose: false,
+  requests: 0, concurrency: 0, phases: 2, memoryCeiling: false, maxMinutes: 30, pauseSeconds: 10, json: '', verbose: false,
 });
 if (opt.requests === 0) opt.requests = opt.memoryCeiling ? 400 : 2000;
 if (opt.concurrency === 0) opt.concurrency = opt.memoryCeiling ? 8 : 32;
@@ -50,10 +55,13 @@ function requestMix() {
   return out;
 }
 
-/** One autocannon run of `amount` requests cycling through `mix`; samples workerd RSS meanwhile. */
-async function phase(url, mix, amount, workerdPid, label) {
+/** One autocannon run of `amount` requests cycling through `mix`; samples the workerd
+ *  process RSS (every 100 ms) and the isolate's heap + backing stores (every 250 ms) meanwhile. */
+async function phase(url, mix, amount, workerdPid, iso, label) {
   let next = 0;
+  const non2xx = []; // the first few non-2xx answers, with their bodies
   let maxRss = 0;
+  let maxIsolateHeap = 0; // JS heap total + ArrayBuffer backing stores, MiB
   const sampler = setInterval(() => {
     try {
       maxRss = Math.max(maxRss, procMem(workerdPid).rssMiB);
@@ -61,6 +69,12 @@ async function phase(url, mix, amount, workerdPid, label) {
       // workerd gone: reported below
     }
   }, 100);
+  let sampling = false;
+  const heapSampler = iso && setInterval(() => {
+    if (sampling) return;
+    sampling = true;
+    iso.heap().then((h) => { maxIsolateHeap = Math.max(maxIsolateHeap, h.totalMiB + h.backingStoreMiB); }, () => {}).finally(() => { sampling = false; });
+  }, 250);
   const instance = autocannon({
     url,
     connections: opt.concurrency,
@@ -72,6 +86,9 @@ async function phase(url, mix, amount, workerdPid, label) {
         const m = mix[next++ % mix.length];
         return { ...req, method: 'POST', path: m.path, headers: { 'content-type': m.png ? 'image/png' : 'image/jpeg' }, body: m.body };
       },
+      onResponse: (status, body) => {
+        if ((status < 200 || status > 299) && non2xx.length < 20) non2xx.push(`${status} ${String(body).slice(0, 300)}`);
+      },
     }],
   });
   const guard = setTimeout(() => {
@@ -81,6 +98,11 @@ async function phase(url, mix, amount, workerdPid, label) {
   const result = await instance;
   clearTimeout(guard);
   clearInterval(sampler);
+  if (heapSampler) clearInterval(heapSampler);
+  // at the end of the phase: heap first (wasm() makes V8 collect garbage)
+  const heapAfter = iso ? await iso.heap() : null;
+  const wasmAfter = iso ? await iso.wasm() : null;
+  const liveAfterGc = iso ? await iso.heap() : null; // what survives a full GC: the retained set
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([k, v]) => [k, v.count]));
   const total = Object.values(statuses).reduce((a, b) => a + b, 0);
   return {
@@ -94,6 +116,8 @@ async function phase(url, mix, amount, workerdPid, label) {
     timeouts: result.timeouts,
     mem: procMem(workerdPid),
     maxSampledRssMiB: maxRss,
+    non2xx,
+    isolate: iso ? { heapAfter, wasmAfter, liveAfterGc, maxHeapPlusBackingMiB: maxIsolateHeap, peakEstimateMiB: maxIsolateHeap + wasmAfter.totalMiB } : null,
   };
 }
 
@@ -101,7 +125,12 @@ function printPhase(p) {
   log(`${p.label}: ${p.requests} requests in ${p.seconds.toFixed(1)} s = ${p.throughputRps.toFixed(1)} req/s; ` +
     `latency p50 ${p.latencyMs.p50} ms, p90 ${p.latencyMs.p90} ms, p99 ${p.latencyMs.p99} ms, max ${p.latencyMs.max} ms; ` +
     `statuses ${JSON.stringify(p.statuses)}, transport errors ${p.errors}, timeouts ${p.timeouts}`);
-  log(`  workerd after: ${fmtMiB(p.mem)} (max sampled RSS during the phase ${p.maxSampledRssMiB.toFixed(1)} MiB)`);
+  log(`  workerd process after: ${fmtMiB(p.mem)} (max sampled RSS during the phase ${p.maxSampledRssMiB.toFixed(1)} MiB)`);
+  if (p.isolate) {
+    log(`  isolate after: ${fmtIsolate(p.isolate.heapAfter, p.isolate.wasmAfter)}`);
+    log(`  isolate live set after a full GC: JS heap ${p.isolate.liveAfterGc.usedMiB.toFixed(1)} MiB used, backing stores ${p.isolate.liveAfterGc.backingStoreMiB.toFixed(1)} MiB, wasm ${p.isolate.wasmAfter.totalMiB.toFixed(1)} MiB`);
+    log(`  isolate peak (sampled JS heap + backing stores ${p.isolate.maxHeapPlusBackingMiB.toFixed(1)} MiB + wasm ${p.isolate.wasmAfter.totalMiB.toFixed(1)} MiB): ${p.isolate.peakEstimateMiB.toFixed(1)} MiB`);
+  }
 }
 
 async function main() {
@@ -113,20 +142,38 @@ async function main() {
     seedModels(state);
     server = await startDevServer({ persistTo: state, echo: opt.verbose });
     const before = procMem(server.workerdPid);
+    const iso = await inspectIsolate(server).catch((e) => {
+      log(`(no isolate measurements: ${e.message})`);
+      return null;
+    });
+    const isoBefore = iso ? { heap: await iso.heap(), wasm: await iso.wasm() } : null;
     log(`wrangler dev on ${server.url}, workerd pid ${server.workerdPid}; ${opt.requests} requests at concurrency ${opt.concurrency}, ` +
       `${mix.length} request kinds${opt.memoryCeiling ? ' (memory ceiling: cat_1080p.jpg, classify + detect)' : ' (every sample x classify/detect)'}`);
-    log(`before: ${fmtMiB(before)}`);
+    log(`before: workerd process ${fmtMiB(before)}${isoBefore ? `; isolate ${fmtIsolate(isoBefore.heap, isoBefore.wasm)}` : ''}`);
     const phases = [];
     if (opt.memoryCeiling) {
-      phases.push(await phase(server.url, mix, opt.requests, server.workerdPid, `all ${opt.requests}`));
+      phases.push(await phase(server.url, mix, opt.requests, server.workerdPid, iso, `all ${opt.requests}`));
     } else {
-      const half = Math.floor(opt.requests / 2);
-      phases.push(await phase(server.url, mix, half, server.workerdPid, `first ${half}`));
-      printPhase(phases[0]);
-      phases.push(await phase(server.url, mix, opt.requests - half, server.workerdPid, `last ${opt.requests - half}`));
+      // --phases equal parts (default 2: "the first 1000" and "the last 1000")
+      let done = 0;
+      for (let k = 0; k < opt.phases; k++) {
+        const n = Math.floor((opt.requests * (k + 1)) / opt.phases) - done;
+        const label = opt.phases === 2 ? (k === 0 ? `first ${n}` : `last ${n}`) : `requests ${done + 1}-${done + n}`;
+        if (k > 0) {
+          // Let the idle keep-alive connections between wrangler's proxy and the Worker
+          // close first: a request sent on one just as it closes gets a 503 "Your worker
+          // restarted mid-request" from the proxy (a dev-proxy race, not the Worker).
+          await new Promise((r) => setTimeout(r, opt.pauseSeconds * 1000));
+        }
+        phases.push(await phase(server.url, mix, n, server.workerdPid, iso, label));
+        if (k < opt.phases - 1) printPhase(phases[k]);
+        done += n;
+      }
     }
     printPhase(phases[phases.length - 1]);
     const sameWorkerd = server.sameWorkerd();
+    const proxyMem = server.proxyWorkerdPid ? procMem(server.proxyWorkerdPid) : null;
+    iso?.close();
     await server.stop();
 
     const statuses = {};
@@ -139,18 +186,31 @@ async function main() {
     const summary = {
       mode: opt.memoryCeiling ? 'memory-ceiling' : 'load', requests: total, concurrency: opt.concurrency, seconds,
       throughputRps: total / seconds, statuses, fivexx, transportErrorsAndTimeouts: errors,
-      memoryMiB: { before, phases: phases.map((p) => ({ label: p.label, ...p.mem, maxSampledRssMiB: p.maxSampledRssMiB })), peakHwm: peak },
+      memoryMiB: {
+        before, phases: phases.map((p) => ({ label: p.label, ...p.mem, maxSampledRssMiB: p.maxSampledRssMiB })), peakHwm: peak,
+        isolateBefore: isoBefore, isolatePeakEstimate: Math.max(0, ...phases.map((p) => p.isolate?.peakEstimateMiB ?? 0)), wranglerProxyWorkerd: proxyMem,
+      },
       phases,
     };
     log(`total: ${total} requests in ${seconds.toFixed(1)} s = ${(total / seconds).toFixed(1)} req/s; statuses ${JSON.stringify(statuses)}; ` +
       `5xx ${fivexx}; transport errors + timeouts ${errors}`);
-    log(`workerd memory: before ${fmtMiB(before)}; ${phases.map((p) => `after ${p.label}: ${fmtMiB(p.mem)}`).join('; ')}`);
+    log(`workerd process memory: before ${fmtMiB(before)}; ${phases.map((p) => `after ${p.label}: ${fmtMiB(p.mem)}`).join('; ')}`);
+    if (iso) {
+      log(`isolate memory: before ${fmtIsolate(isoBefore.heap, isoBefore.wasm)}; ${phases.map((p) => `after ${p.label}: ${fmtIsolate(p.isolate.heapAfter, p.isolate.wasmAfter)}`).join('; ')}`);
+    }
+    log(`(wrangler's proxy workerd, not the Worker: ${fmtMiB(proxyMem)})`);
     if (opt.memoryCeiling) {
-      log(`memory ceiling: process peak ${peak.toFixed(1)} MiB (${((peak * 2 ** 20) / 1e6).toFixed(1)} MB) vs the 128 MB isolate limit ` +
-        `(${MIB_128MB.toFixed(1)} MiB); growth over the idle process (runtime + loaded script) ${(peak - before.rssMiB).toFixed(1)} MiB`);
-    } else if (phases.length === 2) {
-      log(`memory growth from the first to the second half: RSS ${(phases[1].mem.rssMiB - phases[0].mem.rssMiB).toFixed(1)} MiB, ` +
-        `peak ${(phases[1].mem.hwmMiB - phases[0].mem.hwmMiB).toFixed(1)} MiB`);
+      const isoPeak = summary.memoryMiB.isolatePeakEstimate;
+      log(`memory ceiling vs the 128 MB (${MIB_128MB.toFixed(1)} MiB) isolate limit: isolate peak ${iso ? `${isoPeak.toFixed(1)} MiB` : 'not measured'} ` +
+        `(JS heap + ArrayBuffer backing stores sampled every 250 ms + wasm memories); workerd process peak (VmHWM) ${peak.toFixed(1)} MiB, ` +
+        `of which ${before.rssMiB.toFixed(1)} MiB before the first request (runtime, bundle, local KV)`);
+    } else if (phases.length >= 2) {
+      const a = phases[0];
+      const b = phases[phases.length - 1];
+      log(`memory from the end of the first to the end of the last phase: workerd process RSS ${a.mem.rssMiB.toFixed(1)} -> ${b.mem.rssMiB.toFixed(1)} MiB, ` +
+        `peak ${a.mem.hwmMiB.toFixed(1)} -> ${b.mem.hwmMiB.toFixed(1)} MiB` +
+        (iso ? `; isolate live set after GC (JS heap used + backing stores + wasm) ${(a.isolate.liveAfterGc.usedMiB + a.isolate.liveAfterGc.backingStoreMiB + a.isolate.wasmAfter.totalMiB).toFixed(1)} -> ` +
+          `${(b.isolate.liveAfterGc.usedMiB + b.isolate.liveAfterGc.backingStoreMiB + b.isolate.wasmAfter.totalMiB).toFixed(1)} MiB` : ''));
     }
     const failures = [];
     if (fivexx > 0) failures.push(`${fivexx} 5xx answers`);
@@ -158,6 +218,11 @@ async function main() {
     if (total < opt.requests) failures.push(`only ${total} of ${opt.requests} requests completed`);
     if (!sameWorkerd) failures.push('workerd exited or was restarted during the run');
     for (const l of uncaughtLines(server.output)) failures.push(`worker log: ${l}`);
+    for (const p of phases) for (const a of p.non2xx) failures.push(`${p.label}: ${a}`);
+    if (fivexx > 0) {
+      const errs = server.output.filter((l) => /ERROR|\b5\d\d\b/.test(l)).slice(0, 20);
+      if (errs.length > 0) log(`worker log lines about the 5xx:\n  ${errs.join('\n  ')}`);
+    }
     summary.failures = failures;
     if (opt.json) writeFileSync(opt.json, JSON.stringify(summary, null, 2));
     if (failures.length > 0) {

@@ -32,6 +32,27 @@ describe('add_i8', () => {
       expect(w.i8(o2, n)).toEqual(w.i8(o1, n));
     }
   });
+  it('SIMD equals reference for any left shift, extreme multipliers, offsets and inputs', () => {
+    const r = rng(11);
+    const mults = [0, 1, 2047, 2048, 1 << 30, (1 << 30) + 12345, 0x7fffffff, 0x7ffff800, 0x400007ff];
+    for (let iter = 0; iter < 400; iter++) {
+      w.reset();
+      const n = r.int(1, 200);
+      const leftShift = r.int(0, 22);
+      const pick = () => (r.next() < 0.4 ? mults[r.int(0, mults.length - 1)]! : r.int(1 << 30, 0x7fffffff));
+      const am = pick(), bm = pick(), om = pick();
+      const as = -r.int(0, 12), bs = -r.int(0, 12), os = -r.int(0, 24);
+      const ext = iter % 4 === 0;
+      const a = w.put(ext ? Int8Array.from({ length: n }, () => (r.next() < 0.5 ? -128 : 127)) : randI8(r, n));
+      const b = w.put(ext ? Int8Array.from({ length: n }, () => (r.next() < 0.5 ? -128 : 127)) : randI8(r, n));
+      const o1 = w.alloc(n), o2 = w.alloc(n);
+      const off = () => (r.next() < 0.3 ? [-128, 128, -127, 127][r.int(0, 3)]! : -r.int(-128, 127));
+      const args = [n, off(), am, as, off(), bm, bs, leftShift, om, os, r.int(-128, 127), -128, 127];
+      w.exports.add_i8_ref(a, b, o1, ...args);
+      w.exports.add_i8(a, b, o2, ...args);
+      expect(w.i8(o2, n)).toEqual(w.i8(o1, n));
+    }
+  });
   it('reference equals an independent float-free JS spec on a small case', () => {
     // TFLite Add with both scales equal: out = clamp(round-ish((a-za)+(b-zb)) + zo)
     w.reset();
