@@ -106,14 +106,17 @@ export function padding(kind: number, stride: number, dil: number, inSize: numbe
 }
 
 export async function compileTflite(bytes: Uint8Array, opts: CompileOptions = {}): Promise<{ artifact: Uint8Array; manifest: ArtifactManifest; report: CompileReport }> {
-  let model: TfModel;
+  return lower(importTflite(bytes), opts);
+}
+
+/** Parse and verify a .tflite file; format problems become CompileErrors. */
+export function importTflite(bytes: Uint8Array): TfModel {
   try {
-    model = parseTflite(bytes);
+    return parseTflite(bytes);
   } catch (e) {
     if (e instanceof ModelFormatError) throw new CompileError(`invalid TFLite model: ${e.message}`);
     throw e;
   }
-  return lower(model, opts);
 }
 
 /** Lower a parsed (or PTQ-rewritten, see ptq.ts) TFLite graph to an artifact. */

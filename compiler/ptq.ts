@@ -10,8 +10,8 @@
 //    softmax outputs at 1/256 (int8) or 1/32768 (int16).
 //  - compileVariant: the whole flow behind `edgelens compile --precision ...`.
 
-import { parseTflite, ModelFormatError, constFloat32, constInt8, constUint8, constInt32, TensorType, type TfModel, type TfTensor, type TfOperator } from './tflite.ts';
-import { lower, CompileError, type CompileOptions, type CompileReport } from './compile.ts';
+import { constFloat32, constInt8, constUint8, constInt32, TensorType, type TfModel, type TfTensor, type TfOperator } from './tflite.ts';
+import { lower, importTflite, CompileError, type CompileOptions, type CompileReport } from './compile.ts';
 import { roundHalfAway } from '../src/model/quant.ts';
 import type { ArtifactManifest } from '../src/model/artifact.ts';
 import type { PixelNormalization } from '../src/engine/types.ts';
@@ -366,13 +366,7 @@ export async function prepareModel(model: TfModel, opts: VariantOptions): Promis
 
 /** `edgelens compile --precision ...` without weight-bit options (see bits.ts for those). */
 export async function compileVariant(bytes: Uint8Array, opts: VariantOptions = {}): Promise<{ artifact: Uint8Array; manifest: ArtifactManifest; report: VariantReport; model: TfModel }> {
-  let model: TfModel;
-  try {
-    model = parseTflite(bytes);
-  } catch (e) {
-    if (e instanceof ModelFormatError) throw new CompileError(`invalid TFLite model: ${e.message}`);
-    throw e;
-  }
+  const model = importTflite(bytes);
   const prep = await prepareModel(model, opts);
   const { precision: _p, calibrate: _c, calibLimit: _l, method: _m, images: _i, log: _g, biasCorrection: _b, ...copts } = prep.opts as VariantOptions;
   const r = await lower(prep.model, copts);

@@ -3,8 +3,8 @@
 //   --weights-bits 8|4|mixed:<config> / --auto-bits <max drop>   (bits.ts, int8 graphs only)
 // Without any of them it is exactly compileTflite.
 
-import { parseTflite, ModelFormatError, type TfModel } from './tflite.ts';
-import { lower, CompileError } from './compile.ts';
+import type { TfModel } from './tflite.ts';
+import { lower, importTflite, CompileError } from './compile.ts';
 import { prepareModel, type VariantOptions, type VariantReport } from './ptq.ts';
 import { loadImages, type CalibImage } from './calibrate.ts';
 import { imagenetLabels } from './quant-report.ts';
@@ -30,13 +30,7 @@ export interface FullReport extends VariantReport {
 }
 
 export async function compileModel(bytes: Uint8Array, opts: FullOptions = {}): Promise<{ artifact: Uint8Array; manifest: ArtifactManifest; report: FullReport; model: TfModel; bitsConfig?: BitsConfig }> {
-  let src: TfModel;
-  try {
-    src = parseTflite(bytes);
-  } catch (e) {
-    if (e instanceof ModelFormatError) throw new CompileError(`invalid TFLite model: ${e.message}`);
-    throw e;
-  }
+  const src = importTflite(bytes);
   const wb = parseWeightsBits(opts.weightsBits);
   if (opts.autoBits !== undefined && !(Number.isFinite(opts.autoBits) && opts.autoBits >= 0 && opts.autoBits <= 100)) {
     throw new CompileError(`--auto-bits takes the maximum accuracy drop in percentage points (0..100), got ${opts.autoBits}`);
