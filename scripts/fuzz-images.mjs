@@ -16,12 +16,19 @@
 // Checks: every answer is 2xx or one of {400,401,403,404,413,415,422} with a JSON body;
 // crafted cases get their expected status; bombs are refused by the header checks; no
 // connection error, no workerd restart, no "uncaught exception"/internal error in the
-// Worker's log; no request slower than --max-ms (the maximum is reported). Exit code 1 if
-// anything fails.
+// Worker's log; no request slower than --max-ms (the maximum is reported). Then a bomb
+// check: every bomb again plus a PNG whose 510 KiB IDAT inflates to 512 MiB must leave the
+// Worker process's peak RSS (VmHWM) within 32 MiB. Memory is reported for the workerd process
+// that runs the Worker and for the isolate (through wrangler's inspector port). Exit code 1
+// if anything fails.
+//
+// The Worker runs under `wrangler dev` on its deploy bundle (`wrangler deploy --dry-run`, see
+// scripts/hardening-lib.mjs), so edits made during the run do not restart it.
 import { writeFileSync } from 'node:fs';
-import { ALLOWED_STATUSES, buildImageCorpus, checkImageAnswer, imageCase } from './fuzz-images-cases.mjs';
+import { deflateSync } from 'node:zlib';
+import { ALLOWED_STATUSES, PNG_SIG, buildImageCorpus, checkImageAnswer, concat, ihdr, imageCase, pngChunk } from './fuzz-images-cases.mjs';
 import {
-  fmtIsolate, fmtMiB, inspectIsolate, parseArgs, percentile, procMem, readSamples, requireBuild, rmState, seedModels, startDevServer, tempState, uncaughtLines,
+  fmtIsolate, fmtMiB, inspectIsolate, parseArgs, percentile, procMem, resetPeak, readSamples, requireBuild, rmState, seedModels, startDevServer, tempState, uncaughtLines,
 } from './hardening-lib.mjs';
 
 const opt = parseArgs(process.argv.slice(2), { cases: 10_000, from: 0, seed: 20261121, maxMs: 10_000, only: -1, json: '', verbose: false });
@@ -86,6 +93,25 @@ async function main() {
       if ((i + 1) % 1000 === 0) log(`${i + 1}/${opt.cases} cases, ${((Date.now() - t0) / 1000).toFixed(0)} s, statuses ${JSON.stringify(histogram)}, ${failures.length} failures`);
     }
     const elapsed = (Date.now() - t0) / 1000;
+
+    // Bomb memory check: every bomb again, plus a PNG whose 510 KiB IDAT inflates to 512 MiB,
+    // must keep the Worker process's peak RSS (VmHWM, reset first) within BOMB_MIB of its RSS.
+    const BOMB_MIB = 32;
+    const zip512 = concat([PNG_SIG, ihdr(64, 64), pngChunk('IDAT', new Uint8Array(deflateSync(Buffer.alloc(512 << 20), { level: 9 }))), pngChunk('IEND', new Uint8Array(0))]);
+    const bombs = [{ name: 'png zip bomb (512 MiB inflated)', body: zip512, type: 'image/png', expect: [422] },
+      ...corpus.crafted.filter((c) => c.bomb).map((c) => ({ name: c.name, body: c.bytes, type: c.bytes[0] === 0x89 ? 'image/png' : 'image/jpeg', expect: c.expect }))];
+    // VmHWM only records a new maximum: reset it to the current RSS first
+    if (!resetPeak(server.workerdPid)) failures.push('bomb check: cannot reset VmHWM (/proc/<pid>/clear_refs)');
+    const hwmBeforeBombs = procMem(server.workerdPid).hwmMiB;
+    for (const b of bombs) {
+      const res = await fetch(server.url + '/v1/classify', { method: 'POST', headers: { 'content-type': b.type }, body: b.body, signal: AbortSignal.timeout(opt.maxMs * 3) });
+      await res.text();
+      if (!b.expect.includes(res.status)) failures.push(`bomb check: ${b.name} -> ${res.status}, expected ${b.expect.join('/')}`);
+    }
+    const hwmAfterBombs = procMem(server.workerdPid).hwmMiB;
+    if (hwmAfterBombs - hwmBeforeBombs > BOMB_MIB) {
+      failures.push(`bomb check: the Worker process's peak RSS grew by ${(hwmAfterBombs - hwmBeforeBombs).toFixed(1)} MiB (limit ${BOMB_MIB} MiB): a bomb was allocated`);
+    }
     const memAfter = procMem(server.workerdPid);
     const isoAfter = iso ? fmtIsolate(await iso.heap(), await iso.wasm()) : '-';
     iso?.close();
@@ -102,6 +128,7 @@ async function main() {
       fivexx: Object.entries(histogram).filter(([s]) => Number(s) >= 500).reduce((n, [, v]) => n + v, 0),
       disallowed: Object.entries(histogram).filter(([s]) => !ALLOWED_STATUSES.includes(Number(s))).reduce((n, [, v]) => n + v, 0),
       ms: { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: slowest.ms, slowest: slowest.what, bound: opt.maxMs },
+      bombCheck: { bombs: bombs.length, hwmBeforeMiB: hwmBeforeBombs, hwmAfterMiB: hwmAfterBombs, limitMiB: BOMB_MIB },
       memoryMiB: { before: memBefore, afterCraftedIncludingBombs: memAfterCrafted, after: memAfter, isolateBefore: isoBefore, isolateAfter: isoAfter },
       failures,
     };
@@ -111,6 +138,7 @@ async function main() {
     log(`request time: p50 ${summary.ms.p50?.toFixed(1)} ms, p99 ${summary.ms.p99?.toFixed(1)} ms, max ${slowest.ms.toFixed(0)} ms (bound ${opt.maxMs} ms): ${slowest.what}`);
     log(`workerd process memory: before ${fmtMiB(memBefore)}; after the crafted cases (incl. bombs) ${fmtMiB(memAfterCrafted)}; after ${fmtMiB(memAfter)}`);
     log(`isolate memory: before ${isoBefore}; after ${isoAfter}`);
+    log(`bomb check: ${bombs.length} bombs (incl. a 512 MiB PNG zip bomb): Worker process peak RSS ${hwmBeforeBombs.toFixed(1)} -> ${hwmAfterBombs.toFixed(1)} MiB (limit +${BOMB_MIB} MiB)`);
     if (opt.json) writeFileSync(opt.json, JSON.stringify(summary, null, 2));
     if (failures.length > 0) {
       log(`${failures.length} FAILURES:`);

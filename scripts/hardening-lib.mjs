@@ -164,6 +164,16 @@ export function procMem(pid) {
   return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
 }
 
+/** Resets a process's VmHWM to its current RSS (Linux >= 4.0: "5" > /proc/<pid>/clear_refs). */
+export function resetPeak(pid) {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const fmtMiB = (m) => (m ? `RSS ${m.rssMiB.toFixed(1)} MiB, peak (VmHWM) ${m.hwmMiB.toFixed(1)} MiB` : '-');
 
 /**
@@ -202,9 +212,18 @@ export async function startDevServer({ persistTo, vars = {}, readyTimeoutMs = 18
     try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
     process.exit(sig === 'SIGINT' ? 130 : 143);
   };
+  // ... and when it exits any other way (an uncaught exception included)
+  const onExit = () => {
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  child.on('exit', () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); });
+  process.once('exit', onExit);
+  child.on('exit', () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', onExit);
+  });
   const output = [];
   const onData = (buf) => {
     for (const line of buf.toString().split('\n')) {

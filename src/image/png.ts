@@ -251,6 +251,9 @@ function prefix(chunks: Uint8Array[], n: number): Uint8Array[] {
   return res;
 }
 
+/** Compressed bytes per write into the DecompressionStream (see inflateInto). */
+const INFLATE_FEED_BYTES = 2048;
+
 async function inflateInto(chunks: Uint8Array[], out: Uint8Array): Promise<'ok' | 'trailing' | ImageError> {
   const expected = out.length;
   // Feed the stream through its writer rather than pipeThrough: workerd reports the
@@ -260,8 +263,14 @@ async function inflateInto(chunks: Uint8Array[], out: Uint8Array): Promise<'ok' 
   const writer = ds.writable.getWriter();
   const reader = ds.readable.getReader();
   const feeding = (async () => {
-    // Copy each chunk: the stream implementation may take ownership of what it is given.
-    for (const c of chunks) await writer.write(c.slice());
+    // Small writes, one at a time: the decompressor inflates a whole write natively before
+    // JS sees any of it, and deflate expands up to ~1032:1, so one 64 KiB IDAT of zeros
+    // became 64 MiB at once (a 10 MiB body: ~10 GiB). With INFLATE_FEED_BYTES per write,
+    // at most ~2 MiB is produced before the size check below cancels the stream.
+    // (slice copies: the stream implementation may take ownership of what it is given.)
+    for (const c of chunks) {
+      for (let o = 0; o < c.length; o += INFLATE_FEED_BYTES) await writer.write(c.slice(o, o + INFLATE_FEED_BYTES));
+    }
     await writer.close();
   })();
   feeding.catch(() => {}); // its errors also reach the reader below

@@ -359,6 +359,45 @@ describe('regressions found by the fuzzers', () => {
     expect((await post(png(z))).status).toBe(200);
   });
 
+  it('PNG zip bomb: the inflater is fed in small writes and stopped early (a 64 KiB IDAT used to inflate to 64 MiB at once)', async () => {
+    const zeros = new Uint8Array(64 << 20);
+    const z = new Uint8Array(await new Response(new Blob([zeros]).stream().pipeThrough(new CompressionStream('deflate'))).arrayBuffer());
+    const bomb = concat([PNG_SIG, ihdr(64, 64), pngChunk('IDAT', z), pngChunk('IEND', new Uint8Array(0))]);
+    // count what png.ts writes into its DecompressionStream
+    const g = globalThis as unknown as { DecompressionStream: new (format: string) => DecompressionStream };
+    const Real = g.DecompressionStream;
+    const writes: number[] = [];
+    class Spy extends Real {
+      constructor(format: string) {
+        super(format);
+        const w = this.writable;
+        const getWriter = w.getWriter.bind(w);
+        Object.defineProperty(w, 'getWriter', {
+          value: () => {
+            const writer = getWriter();
+            const write = writer.write.bind(writer);
+            writer.write = (chunk?: Uint8Array) => {
+              writes.push(chunk?.byteLength ?? 0);
+              return write(chunk);
+            };
+            return writer;
+          },
+        });
+      }
+    }
+    g.DecompressionStream = Spy;
+    try {
+      const res = await call('/v1/classify', { method: 'POST', headers: { 'content-type': 'image/png' }, body: bomb });
+      expect(res.status).toBe(422);
+      expect(((await res.json()) as ErrorJson).error.message).toMatch(/larger than its header declares/);
+    } finally {
+      g.DecompressionStream = Real;
+    }
+    expect(writes.length).toBeGreaterThan(0);
+    expect(Math.max(...writes)).toBeLessThanOrEqual(2048); // <= ~2 MiB of output per write
+    expect(writes.reduce((a, b) => a + b, 0)).toBeLessThan(z.length / 4); // stopped long before the end
+  });
+
   it('Engine.load: when the arena cannot be allocated, the model is not left registered', async () => {
     const engine = await getEngine();
     const parsed = await parseArtifact(person);
