@@ -7,6 +7,7 @@
 // bit-equality (test/node/int16.test.ts).
 
 import { mbqm, clampi } from './requant';
+import { maxpoolRef, avgpoolRef, roundedAverage } from './pool_ref';
 
 // ---------------------------------------------------------------------------------------------
 // Shared arithmetic
@@ -526,24 +527,7 @@ export function add_i16(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
 
 export function maxpool_i16_ref(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, padT: i32, padL: i32, actMin: i32, actMax: i32): void {
-  for (let oy = 0; oy < outH; oy++) {
-    const y0 = oy * sH - padT;
-    const fy0 = max(0, -y0), fy1 = min(fH, inH - y0);
-    for (let ox = 0; ox < outW; ox++) {
-      const x0 = ox * sW - padL;
-      const fx0 = max(0, -x0), fx1 = min(fW, inW - x0);
-      for (let ch = 0; ch < c; ch++) {
-        let m: i32 = -32768;
-        for (let fy = fy0; fy < fy1; fy++) {
-          for (let fx = fx0; fx < fx1; fx++) {
-            const v = <i32>load<i16>(inPtr + (<usize>(((y0 + fy) * inW + x0 + fx) * c + ch) << 1));
-            if (v > m) m = v;
-          }
-        }
-        store<i16>(outPtr + (<usize>((oy * outW + ox) * c + ch) << 1), <i16>clampi(m, actMin, actMax));
-      }
-    }
-  }
+  maxpoolRef<i16>(inPtr, inH, inW, c, outPtr, outH, outW, fH, fW, sH, sW, padT, padL, actMin, actMax);
 }
 
 export function maxpool_i16(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
@@ -580,33 +564,10 @@ export function maxpool_i16(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: us
   }
 }
 
-// @ts-ignore: decorator
-@inline
-function roundedAverage(acc: i32, count: i32): i32 {
-  return acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-}
 
 export function avgpool_i16_ref(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, padT: i32, padL: i32, actMin: i32, actMax: i32): void {
-  for (let oy = 0; oy < outH; oy++) {
-    const y0 = oy * sH - padT;
-    const fy0 = max(0, -y0), fy1 = min(fH, inH - y0);
-    for (let ox = 0; ox < outW; ox++) {
-      const x0 = ox * sW - padL;
-      const fx0 = max(0, -x0), fx1 = min(fW, inW - x0);
-      const count = (fy1 - fy0) * (fx1 - fx0);
-      for (let ch = 0; ch < c; ch++) {
-        let acc: i32 = 0;
-        for (let fy = fy0; fy < fy1; fy++) {
-          for (let fx = fx0; fx < fx1; fx++) {
-            acc += <i32>load<i16>(inPtr + (<usize>(((y0 + fy) * inW + x0 + fx) * c + ch) << 1));
-          }
-        }
-        const avg = count > 0 ? roundedAverage(acc, count) : 0;
-        store<i16>(outPtr + (<usize>((oy * outW + ox) * c + ch) << 1), <i16>clampi(avg, actMin, actMax));
-      }
-    }
-  }
+  avgpoolRef<i16>(inPtr, inH, inW, c, outPtr, outH, outW, fH, fW, sH, sW, padT, padL, actMin, actMax, 0);
 }
 
 export function avgpool_i16(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,

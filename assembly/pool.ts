@@ -2,28 +2,12 @@
 // Batch 1, NHWC. `_ref` kernels are the spec; the others are the SIMD versions.
 
 import { mbqm, clampi } from './requant';
+import { maxpoolRef, avgpoolRef, roundedAverage } from './pool_ref';
 
 // ---- MAX_POOL_2D int8 ----
 export function maxpool_i8_ref(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, padT: i32, padL: i32, actMin: i32, actMax: i32): void {
-  for (let oy = 0; oy < outH; oy++) {
-    const y0 = oy * sH - padT;
-    const fy0 = max(0, -y0), fy1 = min(fH, inH - y0);
-    for (let ox = 0; ox < outW; ox++) {
-      const x0 = ox * sW - padL;
-      const fx0 = max(0, -x0), fx1 = min(fW, inW - x0);
-      for (let ch = 0; ch < c; ch++) {
-        let m: i32 = -128;
-        for (let fy = fy0; fy < fy1; fy++) {
-          for (let fx = fx0; fx < fx1; fx++) {
-            const v = <i32>load<i8>(inPtr + ((y0 + fy) * inW + x0 + fx) * c + ch);
-            if (v > m) m = v;
-          }
-        }
-        store<i8>(outPtr + (oy * outW + ox) * c + ch, <i8>clampi(m, actMin, actMax));
-      }
-    }
-  }
+  maxpoolRef<i8>(inPtr, inH, inW, c, outPtr, outH, outW, fH, fW, sH, sW, padT, padL, actMin, actMax);
 }
 
 export function maxpool_i8(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
@@ -63,33 +47,10 @@ export function maxpool_i8(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usi
 // ---- AVERAGE_POOL_2D int8 ----
 // `offset` is 128 for models that were uint8 (the uint8 reference rounds half up
 // on non-negative sums; adding 128 back reproduces it exactly), else 0.
-// @ts-ignore: decorator
-@inline
-function roundedAverage(acc: i32, count: i32): i32 {
-  return acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-}
 
 export function avgpool_i8_ref(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, padT: i32, padL: i32, actMin: i32, actMax: i32, offset: i32): void {
-  for (let oy = 0; oy < outH; oy++) {
-    const y0 = oy * sH - padT;
-    const fy0 = max(0, -y0), fy1 = min(fH, inH - y0);
-    for (let ox = 0; ox < outW; ox++) {
-      const x0 = ox * sW - padL;
-      const fx0 = max(0, -x0), fx1 = min(fW, inW - x0);
-      const count = (fy1 - fy0) * (fx1 - fx0);
-      for (let ch = 0; ch < c; ch++) {
-        let acc: i32 = 0;
-        for (let fy = fy0; fy < fy1; fy++) {
-          for (let fx = fx0; fx < fx1; fx++) {
-            acc += <i32>load<i8>(inPtr + ((y0 + fy) * inW + x0 + fx) * c + ch) + offset;
-          }
-        }
-        const avg = count > 0 ? roundedAverage(acc, count) - offset : 0;
-        store<i8>(outPtr + (oy * outW + ox) * c + ch, <i8>clampi(avg, actMin, actMax));
-      }
-    }
-  }
+  avgpoolRef<i8>(inPtr, inH, inW, c, outPtr, outH, outW, fH, fW, sH, sW, padT, padL, actMin, actMax, offset);
 }
 
 // SIMD: sums 4 channels per lane, then the exact rounding division per channel.
