@@ -105,6 +105,30 @@ export function padding(kind: number, stride: number, dil: number, inSize: numbe
   return { out, pad: Math.floor(total / 2) };
 }
 
+/** CONV_2D / DEPTHWISE_CONV_2D geometry from the filter and options, validated (TFLite's rules). */
+export function convGeometry(op: TfOperator, [inH, inW, inC]: [number, number, number], f: TfTensor, err: (op: TfOperator, msg: string) => never) {
+  const o = op.options;
+  if (f.shape.length !== 4) err(op, `filter must be 4-D, has shape [${f.shape}]`);
+  const isDw = op.name === 'DEPTHWISE_CONV_2D';
+  const [kH, kW] = [f.shape[1]!, f.shape[2]!];
+  const outC = isDw ? f.shape[3]! : f.shape[0]!;
+  if (!isDw && f.shape[3] !== inC) err(op, `filter has ${f.shape[3]} input channels, input has ${inC}`);
+  const sH = o.strideH as number, sW = o.strideW as number, dH = o.dilationH as number, dW = o.dilationW as number;
+  if (!(sH >= 1 && sW >= 1 && dH >= 1 && dW >= 1 && sH <= 64 && sW <= 64 && dH <= 64 && dW <= 64)) err(op, `invalid stride ${sH}x${sW} or dilation ${dH}x${dW}`);
+  if (!(kH >= 1 && kW >= 1)) err(op, `invalid filter size ${kH}x${kW}`);
+  const pad = o.padding as number;
+  if (pad !== 0 && pad !== 1) err(op, `unknown padding ${pad}`);
+  const ph = padding(pad, sH, dH, inH, kH), pw = padding(pad, sW, dW, inW, kW);
+  if (ph.out < 1 || pw.out < 1) err(op, `filter ${kH}x${kW} does not fit input ${inH}x${inW}`);
+  let depthMult = 1;
+  if (isDw) {
+    depthMult = outC / inC;
+    if (!Number.isInteger(depthMult) || depthMult < 1) err(op, `output channels ${outC} are not a multiple of input channels ${inC}`);
+    if (f.shape[0] !== 1) err(op, `depthwise filter must have shape [1,KH,KW,C], has [${f.shape}]`);
+  }
+  return { isDw, kH, kW, outC, sH, sW, dH, dW, outH: ph.out, outW: pw.out, padT: ph.pad, padL: pw.pad, depthMult };
+}
+
 export async function compileTflite(bytes: Uint8Array, opts: CompileOptions = {}): Promise<{ artifact: Uint8Array; manifest: ArtifactManifest; report: CompileReport }> {
   return lower(importTflite(bytes), opts);
 }
@@ -546,31 +570,12 @@ export async function lower(model: TfModel, opts: CompileOptions) {
         const x = act(op, 0);
         const [inH, inW, inC] = dims4(op, x, 'input');
         const f = op.inputs[1] !== undefined && op.inputs[1] >= 0 ? T[op.inputs[1]]! : err(op, 'missing filter');
-        if (f.shape.length !== 4) err(op, `filter must be 4-D, has shape [${f.shape}]`);
-        const isDw = op.name === 'DEPTHWISE_CONV_2D';
-        const [kH, kW] = [f.shape[1]!, f.shape[2]!];
-        const outC = isDw ? f.shape[3]! : f.shape[0]!;
-        if (!isDw && f.shape[3] !== inC) err(op, `filter has ${f.shape[3]} input channels, input has ${inC}`);
-        const sH = o.strideH as number, sW = o.strideW as number, dH = o.dilationH as number, dW = o.dilationW as number;
-        if (!(sH >= 1 && sW >= 1 && dH >= 1 && dW >= 1 && sH <= 64 && sW <= 64 && dH <= 64 && dW <= 64)) err(op, `invalid stride ${sH}x${sW} or dilation ${dH}x${dW}`);
-        if (!(kH >= 1 && kW >= 1)) err(op, `invalid filter size ${kH}x${kW}`);
-        const pad = o.padding as number;
-        if (pad !== 0 && pad !== 1) err(op, `unknown padding ${pad}`);
-        const ph = padding(pad, sH, dH, inH, kH), pw = padding(pad, sW, dW, inW, kW);
-        if (ph.out < 1 || pw.out < 1) err(op, `filter ${kH}x${kW} does not fit input ${inH}x${inW}`);
-        const out = out0(op);
-        checkOutShape(op, out, [1, ph.out, pw.out, outC]);
-        let depthMult = 1;
-        if (isDw) {
-          depthMult = outC / inC;
-          if (!Number.isInteger(depthMult) || depthMult < 1) err(op, `output channels ${outC} are not a multiple of input channels ${inC}`);
-          if (f.shape[0] !== 1) err(op, `depthwise filter must have shape [1,KH,KW,C], has [${f.shape}]`);
-        }
+        const g = convGeometry(op, [inH, inW, inC], f, err);
+        checkOutShape(op, out0(op), [1, g.outH, g.outW, g.outC]);
         const pf = padFold.get(op.inputs[0]!) ?? { t: 0, b: 0, l: 0, r: 0 }; // a folded PAD (see foldPadInto)
-        lowerConvLike(op, isDw ? 'dw' : 'conv', {
-          inH: inH - pf.t - pf.b, inW: inW - pf.l - pf.r, inC, outH: ph.out, outW: pw.out, outC, kH, kW, sH, sW, dH, dW,
-          padT: ph.pad + pf.t, padL: pw.pad + pf.l,
-          depthMult, actFn: o.activation as number, legacyScale: x.fromU8,
+        lowerConvLike(op, g.isDw ? 'dw' : 'conv', {
+          ...g, inH: inH - pf.t - pf.b, inW: inW - pf.l - pf.r, inC, padT: g.padT + pf.t, padL: g.padL + pf.l,
+          actFn: o.activation as number, legacyScale: x.fromU8,
         });
         break;
       }

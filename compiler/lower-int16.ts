@@ -4,7 +4,7 @@
 // Kernels: assembly/int16.ts; op table: src/model/ops-int16.ts.
 
 import { constInt8, constInt32, constInt64, type TfOperator, type TfTensor } from './tflite.ts';
-import { padding, type CompileOptions, type TInfo } from './compile.ts';
+import { convGeometry, padding, type CompileOptions, type TInfo } from './compile.ts';
 import { quantizeMultiplier, activationRange } from '../src/model/quant.ts';
 import { packConvWeights } from '../src/model/pack.ts';
 import { packQ16, packDw16Weights, softmaxInt16Luts } from '../src/model/pack-int16.ts';
@@ -112,28 +112,9 @@ export function lowerInt16Op(c: Int16LowerCtx, op: TfOperator): void {
       const x = c.act(op, 0);
       const [inH, inW, inC] = c.dims4(op, x, 'input');
       const f = op.inputs[1] !== undefined && op.inputs[1] >= 0 ? T[op.inputs[1]]! : err(op, 'missing filter');
-      if (f.shape.length !== 4) err(op, `filter must be 4-D, has shape [${f.shape}]`);
-      const isDw = op.name === 'DEPTHWISE_CONV_2D';
-      const [kH, kW] = [f.shape[1]!, f.shape[2]!];
-      const outC = isDw ? f.shape[3]! : f.shape[0]!;
-      if (!isDw && f.shape[3] !== inC) err(op, `filter has ${f.shape[3]} input channels, input has ${inC}`);
-      const sH = o.strideH as number, sW = o.strideW as number, dH = o.dilationH as number, dW = o.dilationW as number;
-      if (!(sH >= 1 && sW >= 1 && dH >= 1 && dW >= 1 && sH <= 64 && sW <= 64 && dH <= 64 && dW <= 64)) err(op, `invalid stride ${sH}x${sW} or dilation ${dH}x${dW}`);
-      if (!(kH >= 1 && kW >= 1)) err(op, `invalid filter size ${kH}x${kW}`);
-      const pad = o.padding as number;
-      if (pad !== 0 && pad !== 1) err(op, `unknown padding ${pad}`);
-      const ph = padding(pad, sH, dH, inH, kH), pw = padding(pad, sW, dW, inW, kW);
-      if (ph.out < 1 || pw.out < 1) err(op, `filter ${kH}x${kW} does not fit input ${inH}x${inW}`);
-      c.checkOutShape(op, c.out0(op), [1, ph.out, pw.out, outC]);
-      let depthMult = 1;
-      if (isDw) {
-        depthMult = outC / inC;
-        if (!Number.isInteger(depthMult) || depthMult < 1) err(op, `output channels ${outC} are not a multiple of input channels ${inC}`);
-        if (f.shape[0] !== 1) err(op, `depthwise filter must have shape [1,KH,KW,C], has [${f.shape}]`);
-      }
-      convLike(isDw ? 'dw' : 'conv', {
-        inH, inW, inC, outH: ph.out, outW: pw.out, outC, kH, kW, sH, sW, dH, dW, padT: ph.pad, padL: pw.pad, depthMult, actFn: o.activation as number,
-      });
+      const g = convGeometry(op, [inH, inW, inC], f, err);
+      c.checkOutShape(op, c.out0(op), [1, g.outH, g.outW, g.outC]);
+      convLike(g.isDw ? 'dw' : 'conv', { ...g, inH, inW, inC, actFn: o.activation as number });
       return;
     }
     case 'FULLY_CONNECTED': {
