@@ -1,6 +1,7 @@
 // CONV_2D / FULLY_CONNECTED, int8 activations, TFLite reference semantics (double-rounding requant).
 import { mbqm, clampi } from './requant';
-import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_B2, RQ_MODE_LEFT, RQ_MODE_FAST } from './simd_requant';
+import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_MODE_LEFT, RQ_MODE_FAST } from './simd_requant';
+import { biasOff, xw, widen, zeroFill } from './conv_common';
 export { test_vec_requant } from './simd_requant';
 
 // ---------------------------------------------------------------------------------------------
@@ -78,38 +79,6 @@ export function conv_scratch_bytes(kH: i32, kW: i32, inC: i32): i32 {
 @inline
 function convRowStride(K: i32): i32 {
   return (((K + 7) & ~7) + 8) << 1;
-}
-
-// offset of the bias field the accumulators start from: 2*bias in FAST2 mode (L = i8)
-// @ts-ignore: decorator
-@inline
-function biasOff<L>(): usize {
-  return sizeof<L>() == 1 ? RQ_B2 : 0;
-}
-
-// x - zp as int16 (L = i8, FAST2: 2*(x - zp), zpv then holds 2*zp)
-// @ts-ignore: decorator
-@inline
-function xw<L>(p: usize, zpv: v128): v128 {
-  let x = v128.load8x8_s(p);
-  if (sizeof<L>() == 1) x = i16x8.add(x, x);
-  return i16x8.sub(x, zpv);
-}
-
-// widen n int8 values to int16 (x - zp); may write up to 14 bytes past dst + 2n and read 7 past src + n
-// @ts-ignore: decorator
-@inline
-function widen<L>(src: usize, dst: usize, n: i32, zpv: v128): void {
-  for (let i = 0; i < n; i += 8) {
-    v128.store(dst + (<usize>i << 1), xw<L>(src + <usize>i, zpv));
-  }
-}
-
-// @ts-ignore: decorator
-@inline
-function zeroFill(dst: usize, n: i32): void {
-  const z = i32x4.splat(0);
-  for (let i = 0; i < n; i += 8) v128.store(dst + (<usize>i << 1), z);
 }
 
 // One group of 4 output pixels x all output channels: rp = the group's interleaved scratch (per k-pair
@@ -234,12 +203,11 @@ function tile1x32<W, L>(r: usize, wp: usize, wStride: usize, kpairs: i32, qb: us
       a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(w3p + off, 16), x));
     }
   }
-  // requant as 4 "pixels" = the 4 blocks, then store each block's 8 channels
-  // (requantStore4x8 needs uniform per-channel params per transposed vector, so do one block at a time)
-  requantStore4x8<L>(a0, a1, a0, a1, a0, a1, a0, a1, qb, out, 0, 1, 8, zp16, lo8, hi8);
-  requantStore4x8<L>(a2, a3, a2, a3, a2, a3, a2, a3, qb + RQ_BLOCK, out + 8, 0, 1, 8, zp16, lo8, hi8);
-  requantStore4x8<L>(a4, a5, a4, a5, a4, a5, a4, a5, qb + 2 * RQ_BLOCK, out + 16, 0, 1, 8, zp16, lo8, hi8);
-  requantStore4x8<L>(a6, a7, a6, a7, a6, a7, a6, a7, qb + 3 * RQ_BLOCK, out + 24, 0, 1, 8, zp16, lo8, hi8);
+  // requant one block (8 channels) at a time
+  rqStore1x8<L>(a0, a1, qb, out, 8, zp16, lo8, hi8);
+  rqStore1x8<L>(a2, a3, qb + RQ_BLOCK, out + 8, 8, zp16, lo8, hi8);
+  rqStore1x8<L>(a4, a5, qb + 2 * RQ_BLOCK, out + 16, 8, zp16, lo8, hi8);
+  rqStore1x8<L>(a6, a7, qb + 3 * RQ_BLOCK, out + 24, 8, zp16, lo8, hi8);
 }
 
 // 1 pixel x 8 channels (one block), nc valid channels
@@ -260,7 +228,30 @@ function tile1x8<W, L>(r: usize, wp: usize, kpairs: i32, qb: usize,
       a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(wp + off, 16), x));
     }
   }
-  requantStore4x8<L>(a0, a1, a0, a1, a0, a1, a0, a1, qb, out, 0, 1, nc, zp16, lo8, hi8);
+  rqStore1x8<L>(a0, a1, qb, out, nc, zp16, lo8, hi8);
+}
+
+// Requant + store of one pixel x 8 channels (the matrix-vector path): one out-of-line copy per requant
+// mode instead of one per call site (the matrix-vector path is not requant-bound; this keeps the module small)
+function rq1x8_left(a0: v128, a1: v128, qb: usize, out: usize, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  requantStore4x8<i64>(a0, a1, a0, a1, a0, a1, a0, a1, qb, out, 0, 1, nc, zp16, lo8, hi8);
+}
+function rq1x8_general(a0: v128, a1: v128, qb: usize, out: usize, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  requantStore4x8<i32>(a0, a1, a0, a1, a0, a1, a0, a1, qb, out, 0, 1, nc, zp16, lo8, hi8);
+}
+function rq1x8_fast(a0: v128, a1: v128, qb: usize, out: usize, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  requantStore4x8<i16>(a0, a1, a0, a1, a0, a1, a0, a1, qb, out, 0, 1, nc, zp16, lo8, hi8);
+}
+function rq1x8_fast2(a0: v128, a1: v128, qb: usize, out: usize, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  requantStore4x8<i8>(a0, a1, a0, a1, a0, a1, a0, a1, qb, out, 0, 1, nc, zp16, lo8, hi8);
+}
+// @ts-ignore: decorator
+@inline
+function rqStore1x8<L>(a0: v128, a1: v128, qb: usize, out: usize, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  if (sizeof<L>() == 8) rq1x8_left(a0, a1, qb, out, nc, zp16, lo8, hi8);
+  else if (sizeof<L>() == 4) rq1x8_general(a0, a1, qb, out, nc, zp16, lo8, hi8);
+  else if (sizeof<L>() == 2) rq1x8_fast(a0, a1, qb, out, nc, zp16, lo8, hi8);
+  else rq1x8_fast2(a0, a1, qb, out, nc, zp16, lo8, hi8);
 }
 
 // @ts-ignore: decorator

@@ -11,3 +11,4 @@ export * from './conv';
 export * from './depthwise';
 export * from './movenet';
 export * from './int16';
+export * from './conv_rows';

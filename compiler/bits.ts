@@ -17,7 +17,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { constInt8, constInt32, type TfModel, type TfTensor } from './tflite.ts';
 import { lower, CompileError, type CompileOptions } from './compile.ts';
 import { roundHalfAway } from '../src/model/quant.ts';
-import { packConvWeights, packDepthwiseWeights, packRequant } from '../src/model/pack.ts';
+import { packConvFast, packDepthwiseWeights, packRequant } from '../src/model/pack.ts';
 import { encodeNibbles } from '../src/model/wbits.ts';
 import { parseArtifact, writeArtifact, type ArtifactManifest } from '../src/model/artifact.ts';
 import type { MOp, WeightSlot } from '../src/model/ops.ts';
@@ -376,7 +376,7 @@ export async function encodeWeightBits(artifact: Uint8Array, ref: Uint8Array, cf
     const isConv = op.kind === 'conv_i8';
     const count = isConv ? p.outC! * p.kH! * p.kW! * p.inC! : p.outC! * p.kH! * p.kW!;
     const logical = new Int8Array(rslot('w').slice(0, count).buffer);
-    const repacked = !p.fast ? new Uint8Array(logical.buffer) : isConv ? packConvWeights(logical, p.outC!, p.kH!, p.kW!, p.inC!) : packDepthwiseWeights(logical, p.kH!, p.kW!, p.outC!);
+    const repacked = !p.fast ? new Uint8Array(logical.buffer) : isConv ? packConvFast(logical, p) : packDepthwiseWeights(logical, p.kH!, p.kW!, p.outC!);
     if (!eqBytes(repacked, slot('w'))) throw new CompileError(`${op.src}: internal error: weights do not round-trip`);
     const opIndex = Number(op.src.split(':')[0]);
     const bits = cfg.get(opIndex) ?? 8;

@@ -75,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
       const t0 = performance.now();
       const { artifact, report } = await compileWithFlags(new Uint8Array(readFileSync(src)), flags, {
         name: str(flags.name) ?? src.split('/').pop()!.replace(/\.tflite$/, ''),
-        labels, meta, sourceFile: src.split('/').pop(), reference: flags.reference === true, inputSize,
+        labels, meta, sourceFile: src.split('/').pop(), reference: flags.reference === true, noRows: flags['no-rows'] === true, inputSize,
         ...(mean && std ? { normalization: { mean, std } } : {}),
       });
       writeFileSync(out, artifact);
@@ -145,6 +145,24 @@ async function main(argv: string[]): Promise<number> {
           const agg = new Map<string, number>();
           for (let i = 0; i < 10; i++) for (const o of model.profile(input).ops) agg.set(o.kind, (agg.get(o.kind) ?? 0) + o.ms / 10);
           for (const [k, v] of [...agg].sort((a, b) => b[1] - a[1])) console.log(`  ${k.padEnd(18)} ${v.toFixed(3)} ms`);
+          if (flags.profile === 'ops') {
+            const per = new Float64Array(m.ops.length);
+            for (let i = 0; i < 20; i++) model.profile(input).ops.forEach((o, j) => { per[j] += o.ms / 20; });
+            m.ops.forEach((op, j) => {
+              const p = op.p as Record<string, number>;
+              const shape = p.outC !== undefined ? ` ${p.inH}x${p.inW}x${p.inC} -> ${p.outH}x${p.outW}x${p.outC} k${p.kH}x${p.kW} s${p.sH}` : '';
+              console.log(`  #${String(j).padStart(3)} ${op.kind.padEnd(10)} ${per[j]!.toFixed(3)} ms${shape}`);
+            });
+          }
+          if (flags.profile === "ops") {
+            const per = new Float64Array(m.ops.length);
+            for (let i = 0; i < 20; i++) model.profile(input).ops.forEach((o, j) => { per[j] += o.ms / 20; });
+            m.ops.forEach((op, j) => {
+              const p = op.p as Record<string, number>;
+              const shape = p.outC !== undefined ? ` ${p.inH}x${p.inW}x${p.inC} -> ${p.outH}x${p.outW}x${p.outC} k${p.kH}x${p.kW} s${p.sH}` : "";
+              console.log(`  #${String(j).padStart(3)} ${op.kind.padEnd(10)} ${per[j]!.toFixed(3)} ms${shape}`);
+            });
+          }
         }
       }
       return 0;

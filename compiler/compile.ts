@@ -19,7 +19,7 @@ import {
 } from './tflite.ts';
 import { quantizeMultiplier, preprocessSoftmaxScaling, calculateInputRadius, activationRange, activationRangeFloat, f32 } from '../src/model/quant.ts';
 import { frexp, roundHalfAway } from '../src/model/quant.ts';
-import { packConvWeights, packDepthwiseWeights, packRequant, fastRequantSupported, fastDepthwiseSupported } from '../src/model/pack.ts';
+import { packConvFast, packDepthwiseWeights, packRequant, fastRequantSupported, fastDepthwiseSupported, convRowsEligible } from '../src/model/pack.ts';
 import { OPS, type MOp, type MTensor, type OpKind, type WeightSlot } from '../src/model/ops.ts';
 import { writeArtifact, type ArtifactManifest, type Precision } from '../src/model/artifact.ts';
 import type { InputSpec, OutputSpec, PixelNormalization } from '../src/engine/types.ts';
@@ -41,6 +41,8 @@ export interface CompileOptions {
   inputSize?: [number, number];
   /** give every tensor its own arena space so all intermediates survive a run (for traces) */
   noReuse?: boolean;
+  /** keep every conv on the im2col kernel (benchmarks of the rows variant) */
+  noRows?: boolean;
   sourceFile?: string;
 }
 
@@ -338,9 +340,11 @@ export async function lower(model: TfModel, opts: CompileOptions) {
     const fast = !opts.reference && (kind === 'conv' ? fastRequantSupported(mult, shift) : fastDepthwiseSupported(g.kH, g.kW, g.depthMult, mult, shift));
     if (!fast) refKernels.push(`${where(op)}: reference kernel (${opts.reference ? 'requested' : 'parameters outside the fast path'})`);
     let w: Record<string, WeightSlot>;
+    // spatial int8 convs read widened input rows directly (assembly/conv_rows.ts) instead of an im2col buffer
+    const rows = fast && kind === 'conv' && !opts.noRows && convRowsEligible({ ...g, wIs16: fd.wIs16 });
     if (fast) {
       const packed = kind === 'conv'
-        ? packConvWeights(fd.w, g.outC, g.kH, g.kW, g.inC)
+        ? packConvFast(fd.w, { outC: g.outC, kH: g.kH, kW: g.kW, inC: g.inC, rows: rows ? 1 : 0 })
         : packDepthwiseWeights(fd.w, g.kH, g.kW, g.outC);
       w = { w: W.add(packed), q: W.add(packRequant(bias, mult, shift)) };
     } else {
@@ -354,6 +358,7 @@ export async function lower(model: TfModel, opts: CompileOptions) {
       inZp: x.zp, outZp: o.zp, actMin: amin, actMax: amax, wIs16: fd.wIs16, fast: fast ? 1 : 0,
     };
     if (kind === 'dw') p.depthMult = g.depthMult;
+    if (rows) p.rows = 1;
     emit(kind === 'conv' ? 'conv_i8' : 'dw_i8', op, [op.inputs[0]!], op.outputs, p, w);
   };
 

@@ -262,6 +262,11 @@ function bind(engine: Engine, op: MOp, m: ArtifactManifest, W: number): Call {
   switch (op.kind) {
     case 'conv_i8': {
       const g = geo(p);
+      if (p.fast && p.rows) {
+        const f = K('conv_rows_i8'), pw = w('w'), q = w('q');
+        return (A, S) => f(A + i0, p.inH!, p.inW!, p.inC!, p.inZp!, pw, q, A + o0, p.outH!, p.outW!, p.outC!, p.outZp!, p.actMin!, p.actMax!,
+          p.kH!, p.kW!, p.sH!, p.sW!, p.dH!, p.padT!, p.padL!, S);
+      }
       if (p.fast) {
         const f = K('conv_i8'), pw = w('w'), q = w('q');
         return (A, S) => f(A + i0, p.inH!, p.inW!, p.inC!, p.inZp!, pw, p.wIs16!, q, A + o0, p.outH!, p.outW!, p.outC!, p.outZp!, p.actMin!, p.actMax!, ...g, S);

@@ -3,7 +3,7 @@
 // blocks and scratch. One table serves the compiler (which fills the params)
 // and the engine loader (which validates before calling any kernel).
 
-import { convScratchBytes, RQ_HEADER_BYTES, RQ_BLOCK_BYTES, DW_MAX_TAPS } from './pack.ts';
+import { convScratchBytes, convRowsScratchBytes, convRowsPackedBytes, CONV_ROWS_MAX_SCRATCH, RQ_HEADER_BYTES, RQ_BLOCK_BYTES, DW_MAX_TAPS } from './pack.ts';
 import { OPS_I16, encodedWeightBytes, weightEncCheck } from './ops-int16.ts';
 
 // Byte sizes of the packed layouts documented in pack.ts.
@@ -66,6 +66,8 @@ const q8Check = (p: P): string | null => {
   if (!(Math.abs(p.inZp!) <= 255 && Math.abs(p.outZp!) <= 255)) return 'zero point';
   return null;
 };
+// conv_i8 rows variant (optional param rows = 1): fast int8 spatial kernels with dilationW 1, bounded scratch
+const rowsCheck = (p: P): string | null => (p.rows === undefined || p.rows === 0 || (p.rows === 1 && p.fast === 1 && !p.wIs16 && p.dW === 1 && p.kH! * p.kW! > 1 && convRowsScratchBytes(p.kH!, p.kW!, p.inC!, p.outW!, p.sW!) <= CONV_ROWS_MAX_SCRATCH) ? null : 'rows variant');
 const both = (...fs: ((p: P) => string | null)[]) => (p: P) => {
   for (const f of fs) { const r = f(p); if (r) return r; }
   return null;
@@ -145,12 +147,12 @@ export const OPS = {
     weights: {
       // wEnc / qEnc: compact encodings (4- or 8-bit logical weights, raw requant params) that
       // the engine packs at load (src/model/wbits.ts); absent = the kernel layouts below
-      w: (p) => (p.wEnc ? encodedWeightBytes(p.wEnc, p.outC! * p.kH! * p.kW! * p.inC!) : p.fast ? convPackedBytes(p.outC!, p.kH!, p.kW!, p.inC!, p.wIs16!) : p.outC! * p.kH! * p.kW! * p.inC! * (p.wIs16 ? 2 : 1)),
+      w: (p) => (p.wEnc ? encodedWeightBytes(p.wEnc, p.outC! * p.kH! * p.kW! * p.inC!) : p.fast ? (p.rows ? convRowsPackedBytes(p.outC!, p.kH!, p.kW!, p.inC!) : convPackedBytes(p.outC!, p.kH!, p.kW!, p.inC!, p.wIs16!)) : p.outC! * p.kH! * p.kW! * p.inC! * (p.wIs16 ? 2 : 1)),
       q: (p) => (p.fast && !p.qEnc ? requantPackedBytes(p.outC!) : 12 * p.outC!),
     },
-    scratch: (p) => (p.fast ? convScratchBytes(p.kH!, p.kW!, p.inC!, p.outW!) : 0),
+    scratch: (p) => (!p.fast ? 0 : p.rows ? convRowsScratchBytes(p.kH!, p.kW!, p.inC!, p.outW!, p.sW!) : convScratchBytes(p.kH!, p.kW!, p.inC!, p.outW!)),
     params: [...conv, ...q8, 'wIs16', 'fast'],
-    check: both(geometryCheck, q8Check, weightEncCheck),
+    check: both(geometryCheck, q8Check, weightEncCheck, rowsCheck),
   },
   dw_i8: {
     ins: [['int8', (p) => p.inH! * p.inW! * p.inC!]],

@@ -174,3 +174,52 @@ export function convScratchBytes(kh: number, kw: number, cin: number, outW: numb
   const rowStride = (((K + 7) & ~7) + 8) * 2;
   return convChunkPixels(kh, kw, cin) * (Kp * 2 + rowStride) + 192;
 }
+
+/** Largest scratch the rows conv variant may use; wider layers keep the im2col kernel. */
+export const CONV_ROWS_MAX_SCRATCH = 256 * 1024;
+
+/**
+ * Scratch bytes of the rows conv variant (mirrors conv_rows_scratch_bytes in assembly/conv_rows.ts):
+ * kH widened int16 rows over the columns a 4-pixel group can read, + 1 value, rounded up to 8, + 8.
+ */
+export function convRowsScratchBytes(kh: number, kw: number, cin: number, outW: number, strideW: number): number {
+  const cols = (Math.max(outW, 4) - 1) * strideW + kw;
+  return kh * ((((cols * cin + 8) & ~7) + 8) * 2);
+}
+
+/** Packed bytes of the rows variant's weights: blocks of 8 channels x kH x ceil(kW*cin/2) pairs x 16. */
+export const convRowsPackedBytes = (cout: number, kh: number, kw: number, cin: number) =>
+  Math.ceil(cout / 8) * kh * ((kw * cin + 1) >> 1) * 16;
+
+/**
+ * Conv weights (OHWI int8) for the rows variant (assembly/conv_rows.ts): each kernel row's S = kW*cin
+ * values padded to even, then packed like packConvWeights (per block of 8 channels, per pair, the
+ * 8 channels' (k0, k1) weights).
+ */
+export function packConvRowsWeights(w: Int8Array, cout: number, kh: number, kw: number, cin: number): Uint8Array {
+  const S = kw * cin;
+  const S2 = (S + 1) & ~1;
+  if (w.length < cout * kh * S) throw new Error(`packConvRowsWeights: ${w.length} weights < ${cout}*${kh * S}`);
+  const wr = new Int8Array(cout * kh * S2);
+  for (let co = 0; co < cout; co++) {
+    for (let ky = 0; ky < kh; ky++) wr.set(w.subarray((co * kh + ky) * S, (co * kh + ky + 1) * S), (co * kh + ky) * S2);
+  }
+  return packConvWeights(wr, cout, 1, 1, kh * S2);
+}
+
+/**
+ * Whether a fast int8 conv runs as the rows variant: a spatial kernel with dilationW 1 and int8 weights,
+ * whose widened rows fit CONV_ROWS_MAX_SCRATCH.
+ */
+export function convRowsEligible(p: { kH: number; kW: number; inC: number; outW: number; sW: number; dW: number; wIs16: number }): boolean {
+  return p.kH * p.kW > 1 && p.dW === 1 && !p.wIs16 && convRowsScratchBytes(p.kH, p.kW, p.inC, p.outW, p.sW) <= CONV_ROWS_MAX_SCRATCH;
+}
+
+/** The fast conv kernels' packed weights for a conv_i8 op's params (rows variant when p.rows). */
+export function packConvFast(w: Int8Array | Int16Array, p: Record<string, number>): Uint8Array {
+  if (p.rows) {
+    if (!(w instanceof Int8Array)) throw new Error('packConvFast: the rows variant takes int8 weights');
+    return packConvRowsWeights(w, p.outC!, p.kH!, p.kW!, p.inC!);
+  }
+  return packConvWeights(w, p.outC!, p.kH!, p.kW!, p.inC!);
+}

@@ -8,7 +8,7 @@
 
 import type { ArtifactManifest } from './artifact.ts';
 import { validateOps, type MOp, type WeightSlot } from './ops.ts';
-import { packConvWeights, packDepthwiseWeights, packRequant } from './pack.ts';
+import { packConvFast, packDepthwiseWeights, packRequant } from './pack.ts';
 
 export function hasEncodedWeights(m: Pick<ArtifactManifest, 'ops'>): boolean {
   return m.ops.some((op) => (op.kind === 'conv_i8' || op.kind === 'dw_i8') && (op.p.wEnc || op.p.qEnc));
@@ -62,7 +62,7 @@ export function expandWeights(m: ArtifactManifest, weights: Uint8Array): { manif
         const count = op.kind === 'conv_i8' ? p.outC! * p.kH! * p.kW! * p.inC! : p.outC! * p.kH! * p.kW!;
         const logical = decodeWeights(raw, p.wEnc, count);
         const bytes = !p.fast ? new Uint8Array(logical.buffer)
-          : op.kind === 'conv_i8' ? packConvWeights(logical, p.outC!, p.kH!, p.kW!, p.inC!)
+          : op.kind === 'conv_i8' ? packConvFast(logical, p)
             : packDepthwiseWeights(logical, p.kH!, p.kW!, p.outC!);
         w[name] = add(bytes);
       } else if (enc && name === 'q' && p.qEnc && p.fast) {

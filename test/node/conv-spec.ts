@@ -1,7 +1,7 @@
 // Independent JS statement of the conv / depthwise formulas (TFLite reference integer kernels,
 // double-rounding requant) and helpers to run the wasm kernels on the same data.
 import type { Wasm } from './wasm-harness';
-import { packConvWeights, packDepthwiseWeights, packRequant, convScratchBytes } from '../../src/model/pack';
+import { packConvWeights, packConvRowsWeights, packDepthwiseWeights, packRequant, convScratchBytes, convRowsScratchBytes, convRowsEligible } from '../../src/model/pack';
 
 const I32_MIN = -2147483648;
 const I32_MAX = 2147483647;
@@ -102,6 +102,29 @@ export function runConvFast(wasm: Wasm, c: ConvCase): Int8Array {
   new Uint8Array(wasm.memory.buffer, oP - guard, n + 2 * guard).fill(0xa5);
   wasm.exports.conv_i8(inP, c.inH, c.inW, c.inC, c.inZp, pw, c.w instanceof Int16Array ? 1 : 0, q,
     oP, c.outH, c.outW, c.outC, c.outZp, c.actMin, c.actMax, ...geom(c), scratch);
+  checkGuards(wasm, oP, n, guard);
+  return wasm.i8(oP, n);
+}
+
+/** Whether the rows variant (conv_rows_i8) applies to the case, as the compiler decides. */
+export function rowsEligible(c: ConvCase): boolean {
+  return convRowsEligible({ kH: c.kH, kW: c.kW, inC: c.inC, outW: c.outW, sW: c.sW, dW: c.dW, wIs16: c.w instanceof Int16Array ? 1 : 0 });
+}
+
+/** Runs conv_rows_i8 (the rows variant); also checks that nothing outside the output tensor was written. */
+export function runConvRowsFast(wasm: Wasm, c: ConvCase): Int8Array {
+  if (!(c.w instanceof Int8Array) || c.dW !== 1) throw new Error('rows variant: int8 weights and dilationW 1 only');
+  wasm.reset();
+  const inP = wasm.put(c.input);
+  const pw = wasm.put(packConvRowsWeights(c.w, c.outC, c.kH, c.kW, c.inC));
+  const q = wasm.put(packRequant(c.bias, c.mult, c.shift));
+  const scratch = wasm.alloc(convRowsScratchBytes(c.kH, c.kW, c.inC, c.outW, c.sW));
+  const n = c.outH * c.outW * c.outC;
+  const guard = 64;
+  const oP = wasm.alloc(n + 2 * guard) + guard;
+  new Uint8Array(wasm.memory.buffer, oP - guard, n + 2 * guard).fill(0xa5);
+  wasm.exports.conv_rows_i8(inP, c.inH, c.inW, c.inC, c.inZp, pw, q,
+    oP, c.outH, c.outW, c.outC, c.outZp, c.actMin, c.actMax, c.kH, c.kW, c.sH, c.sW, c.dH, c.padTop, c.padLeft, scratch);
   checkGuards(wasm, oP, n, guard);
   return wasm.i8(oP, n);
 }

@@ -2,9 +2,9 @@
 // independent JS statement of the formula, and conv_i8 (fast) against conv_ref_i8, byte for byte.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadWasm, rng, type Wasm } from './wasm-harness';
-import { packRequant, fastRequantSupported, packConvWeights, convScratchBytes } from '../../src/model/pack';
+import { packRequant, fastRequantSupported, packConvWeights, packConvRowsWeights, convScratchBytes, convRowsScratchBytes } from '../../src/model/pack';
 import {
-  jsMbqm, jsConv, runConvRef, runConvFast, outDim, randomRequant, randomInt8, type ConvCase,
+  jsMbqm, jsConv, runConvRef, runConvFast, runConvRowsFast, rowsEligible, outDim, randomRequant, randomInt8, type ConvCase,
 } from './conv-spec';
 
 let wasm: Wasm;
@@ -212,14 +212,14 @@ describe('vector requant == MultiplyByQuantizedMultiplier', () => {
 // ---------------------------------------------------------------------------------------------
 interface Shape {
   inH: number; inW: number; inC: number; outC: number; k: number; kW?: number; s: number; sW?: number; d: number;
-  mode: 'same' | 'valid' | 'random'; w16?: boolean; inZp?: number; saturate?: boolean; leftShift?: boolean;
+  dW?: number; mode: 'same' | 'valid' | 'random'; w16?: boolean; inZp?: number; saturate?: boolean; leftShift?: boolean;
   act?: [number, number];
 }
 
 function makeCase(r: Rng, sh: Shape): ConvCase | null {
   const kH = sh.k, kW = sh.kW ?? sh.k, sH = sh.s, sW = sh.sW ?? sh.s;
   const [outH, padTop] = outDim(r, sh.inH, kH, sH, sh.d, sh.mode);
-  const [outW, padLeft] = outDim(r, sh.inW, kW, sW, sh.d, sh.mode);
+  const [outW, padLeft] = outDim(r, sh.inW, kW, sW, sh.dW ?? sh.d, sh.mode);
   if (outH <= 0 || outW <= 0) return null;
   const K = kH * kW * sh.inC;
   let w: Int8Array | Int16Array;
@@ -238,7 +238,7 @@ function makeCase(r: Rng, sh: Shape): ConvCase | null {
   return {
     inH: sh.inH, inW: sh.inW, inC: sh.inC, inZp, w, bias, mult, shift,
     outH, outW, outC: sh.outC, outZp: r.int(-128, 127), actMin: act[0], actMax: act[1],
-    kH, kW, sH, sW, dH: sh.d, dW: sh.d, padTop, padLeft, input: randomInt8(r, sh.inH * sh.inW * sh.inC),
+    kH, kW, sH, sW, dH: sh.d, dW: sh.dW ?? sh.d, padTop, padLeft, input: randomInt8(r, sh.inH * sh.inW * sh.inC),
   };
 }
 
@@ -247,12 +247,19 @@ const desc = (c: ConvCase) =>
   `out ${c.outH}x${c.outW}x${c.outC} w16 ${c.w instanceof Int16Array}`;
 
 const stats = { inside: 0, total: 0 };
+let rowsCases = 0;
 function fastEqualsRef(c: ConvCase) {
   const ref = runConvRef(wasm, c);
   for (const v of ref) { stats.total++; if (v > c.actMin && v < c.actMax) stats.inside++; }
   const fast = runConvFast(wasm, c);
   const i = firstDiff(fast, ref);
   if (i >= 0) throw new Error(`conv_i8 != conv_ref_i8 at ${i} (${fast[i]} vs ${ref[i]}): ${desc(c)}`);
+  if (rowsEligible(c)) {
+    rowsCases++;
+    const rows = runConvRowsFast(wasm, c);
+    const j = firstDiff(rows, ref);
+    if (j >= 0) throw new Error(`conv_rows_i8 != conv_ref_i8 at ${j} (${rows[j]} vs ${ref[j]}): ${desc(c)}`);
+  }
   return ref;
 }
 
@@ -367,6 +374,58 @@ describe('conv_i8 == conv_ref_i8 (byte-identical)', () => {
       expect(convScratchBytes(kh, kw, cin, 112)).toBe(wasm.exports.conv_scratch_bytes(kh, kw, cin));
     }
   });
+
+describe('conv_rows_i8 (rows variant) == conv_ref_i8 (byte-identical)', () => {
+  it('random spatial kernels: odd channel counts, strides 1-4, dilationH, pads, narrow rows, zero points', () => {
+    const r = rng(30);
+    const chans = [1, 2, 3, 5, 7, 8, 13, 17, 33];
+    const before = rowsCases;
+    let n = 0;
+    while (n < 150) {
+      const k = [2, 3, 3, 5, 7][r.int(0, 4)];
+      const sh: Shape = {
+        inH: r.int(1, 14), inW: r.int(1, 14), inC: chans[r.int(0, chans.length - 1)], outC: chans[r.int(0, chans.length - 1)],
+        k, kW: r.next() < 0.3 ? [1, 2, 3][r.int(0, 2)] : k, s: r.int(1, 3), sW: r.int(1, 4), d: r.next() < 0.25 ? 2 : 1, dW: 1,
+        mode: (['same', 'valid', 'random'] as const)[r.int(0, 2)],
+        inZp: [-128, 127, undefined][r.int(0, 2)], saturate: r.next() < 0.15, leftShift: r.next() < 0.15,
+        act: r.next() < 0.3 ? [r.int(-128, -50), r.int(0, 127)] : undefined,
+      };
+      const c = makeCase(r, sh);
+      if (!c || !rowsEligible(c)) continue;
+      fastEqualsRef(c);
+      n++;
+    }
+    expect(rowsCases - before).toBe(150);
+  });
+
+  it('first-layer shapes (3x3 s2 over RGB), wide rows, every requant mode, K >= 8256 (no FAST2)', () => {
+    const r = rng(31);
+    fastEqualsRef(makeCase(r, { inH: 33, inW: 61, inC: 3, outC: 32, k: 3, s: 2, d: 1, mode: 'same', inZp: -128 })!);
+    fastEqualsRef(makeCase(r, { inH: 24, inW: 96, inC: 3, outC: 8, k: 3, s: 2, d: 1, mode: 'same' })!);
+    fastEqualsRef(makeCase(r, { inH: 9, inW: 50, inC: 3, outC: 32, k: 3, s: 1, d: 1, mode: 'same' })!);
+    fastEqualsRef(makeCase(r, { inH: 3, inW: 3, inC: 1000, outC: 12, k: 3, s: 1, d: 1, mode: 'same' })!);
+    for (const [name, tweak] of [
+      ['shift 0', (c: ConvCase) => { c.shift[3] = 0; }],
+      ['left shift', (c: ConvCase) => { c.shift[0] = 1; }],
+      ['big bias', (c: ConvCase) => { c.bias[4] = (1 << 29) + 7; }],
+    ] as const) {
+      const c = makeCase(r, { inH: 7, inW: 9, inC: 5, outC: 11, k: 3, s: 1, d: 1, mode: 'same' })!;
+      tweak(c);
+      expect(rowsEligible(c), name).toBe(true);
+      fastEqualsRef(c);
+    }
+  });
+
+  it('pack layout: rows weights pad each kernel row to an even count; scratch formula mirrors the kernel', () => {
+    // cout 1, kH 2, kW 1, cin 3: rows [1 2 3] [4 5 6] -> pairs (1,2) (3,0) (4,5) (6,0)
+    const p = new Int8Array(packConvRowsWeights(Int8Array.from([1, 2, 3, 4, 5, 6]), 1, 2, 1, 3).buffer);
+    expect(p.length).toBe(4 * 16);
+    expect([0, 16, 32, 48].map((o) => [p[o], p[o + 1]])).toEqual([[1, 2], [3, 0], [4, 5], [6, 0]]);
+    for (const [kh, kw, cin, outW, sW] of [[3, 3, 3, 112, 2], [3, 3, 3, 1, 1], [5, 2, 7, 3, 4], [7, 7, 64, 56, 1]]) {
+      expect(convRowsScratchBytes(kh, kw, cin, outW, sW)).toBe(wasm.exports.conv_rows_scratch_bytes(kh, kw, cin, outW, sW));
+    }
+  });
+});
 
 describe('requant modes of the fast kernel', () => {
   it('FAST2, FAST, GENERAL (shift 0, shift -25, M < 2^30) and LEFT layers all match the reference', () => {
