@@ -154,15 +154,6 @@ async function main(argv: string[]): Promise<number> {
               console.log(`  #${String(j).padStart(3)} ${op.kind.padEnd(10)} ${per[j]!.toFixed(3)} ms${shape}`);
             });
           }
-          if (flags.profile === "ops") {
-            const per = new Float64Array(m.ops.length);
-            for (let i = 0; i < 20; i++) model.profile(input).ops.forEach((o, j) => { per[j] += o.ms / 20; });
-            m.ops.forEach((op, j) => {
-              const p = op.p as Record<string, number>;
-              const shape = p.outC !== undefined ? ` ${p.inH}x${p.inW}x${p.inC} -> ${p.outH}x${p.outW}x${p.outC} k${p.kH}x${p.kW} s${p.sH}` : "";
-              console.log(`  #${String(j).padStart(3)} ${op.kind.padEnd(10)} ${per[j]!.toFixed(3)} ms${shape}`);
-            });
-          }
         }
       }
       return 0;

@@ -177,6 +177,25 @@ describe('softmax_i8', () => {
   });
 });
 
+describe('softmax_i8 (tabulated) == softmax_i8_ref', () => {
+  it('long and short rows, narrow and full value spans, several rows, diffMin cutoffs', () => {
+    const r = rng(16);
+    for (let iter = 0; iter < 200; iter++) {
+      w.reset();
+      const depth = [1, 2, 3, 50, 129, 1001][r.int(0, 5)], outer = r.int(1, 3);
+      const lo = r.int(-128, 127), hi = r.int(lo, 127);
+      const data = Int8Array.from({ length: depth * outer }, () => r.int(lo, hi));
+      const x = w.put(data), o1 = w.alloc(depth * outer), o2 = w.alloc(depth * outer), s = w.alloc(16);
+      const inScale = Math.exp(r.next() * 6 - 5);
+      const [mult, ls] = quantizeMultiplier(Math.min(inScale * 2 ** 26, 2 ** 31 - 1));
+      const radius = r.next() < 0.3 ? r.int(0, 300) : Math.floor((31 * 2 ** 26) / 2 ** ls);
+      w.exports.softmax_i8_ref(x, o1, outer, depth, mult, ls, -radius, s);
+      w.exports.softmax_i8(x, o2, outer, depth, mult, ls, -radius, s);
+      expect(w.i8(o2, depth * outer)).toEqual(w.i8(o1, depth * outer));
+    }
+  });
+});
+
 describe('float conv / depthwise', () => {
   it('conv_f32 and dw_f32 equal their references within 1e-5 relative', () => {
     const r = rng(15);
