@@ -225,3 +225,52 @@ export function add_f32_ref(aPtr: usize, bPtr: usize, outPtr: usize, n: i32, act
     store<f32>(outPtr + 4 * i, Mathf.min(Mathf.max(s, actMin), actMax));
   }
 }
+
+// ---- ADD through a 64 KB result table (large same-shape adds) ----
+// out = tbl[(u8(a) << 8) | u8(b)]; add_i8_lut_build fills tbl with add_i8 itself (the exact kernel,
+// so the table holds exactly the reference results for all 65536 input pairs).
+const lutRows: usize = memory.data(512, 16);
+
+export function add_i8_lut_build(tblPtr: usize,
+  aOffset: i32, aMult: i32, aShift: i32, bOffset: i32, bMult: i32, bShift: i32,
+  leftShift: i32, outMult: i32, outShift: i32, outOffset: i32, actMin: i32, actMax: i32): void {
+  const rowB = lutRows + 256;
+  for (let i = 0; i < 256; i++) store<u8>(rowB + i, <u8>i);
+  for (let a = 0; a < 256; a++) {
+    memory.fill(lutRows, <u8>a, 256);
+    add_i8(lutRows, rowB, tblPtr + (<usize>a << 8), 256, aOffset, aMult, aShift, bOffset, bMult, bShift,
+      leftShift, outMult, outShift, outOffset, actMin, actMax);
+  }
+}
+
+const lutIdx: usize = memory.data(32, 16);
+
+export function add_i8_lut(aPtr: usize, bPtr: usize, outPtr: usize, n: i32, tblPtr: usize): void {
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    // table indexes (u8(a) << 8) | u8(b) as little-endian u16: interleave the bytes of b and a
+    const va = v128.load(aPtr + i), vb = v128.load(bPtr + i);
+    v128.store(lutIdx, i8x16.shuffle(vb, va, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+    v128.store(lutIdx, i8x16.shuffle(vb, va, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), 16);
+    const o = outPtr + i;
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx)));
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 2)), 1);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 4)), 2);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 6)), 3);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 8)), 4);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 10)), 5);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 12)), 6);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 14)), 7);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 16)), 8);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 18)), 9);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 20)), 10);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 22)), 11);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 24)), 12);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 26)), 13);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 28)), 14);
+    store<u8>(o, load<u8>(tblPtr + <usize>load<u16>(lutIdx, 30)), 15);
+  }
+  for (; i < n; i++) {
+    store<u8>(outPtr + i, load<u8>(tblPtr + ((<usize>load<u8>(aPtr + i) << 8) | <usize>load<u8>(bPtr + i))));
+  }
+}

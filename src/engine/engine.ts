@@ -131,10 +131,13 @@ export class Engine {
       throw new ArtifactError(`expanding encoded weights: ${(e as Error).message}`);
     }
     const m = x.manifest;
-    const wOff = this.heap.alloc(x.weights.length);
+    // the weights, then the load-time tables of the model (ADD result tables), in one block
+    const wLen = (x.weights.length + 15) & ~15;
+    const extra = tableBytes(m);
+    const wOff = this.heap.alloc(wLen + extra);
     new Uint8Array(this.memory.buffer, wOff, x.weights.length).set(x.weights);
     try {
-      const model = new Model(this, m, wOff, x.weights.length);
+      const model = new Model(this, m, wOff, wLen + extra, wOff + wLen);
       // arena first: if it cannot grow, the model must not stay registered (a ghost whose
       // arena size every later unload would try to re-allocate)
       this.ensureArena(m.arenaBytes + m.scratchBytes);
@@ -186,11 +189,13 @@ class Model implements LoadedModel {
   unloaded = false;
   private readonly calls: Call[];
   private readonly flip: Kernel;
-  constructor(private readonly engine: Engine, readonly manifest: ArtifactManifest, readonly weightsOff: number, readonly bytes: number) {
+  constructor(private readonly engine: Engine, readonly manifest: ArtifactManifest, readonly weightsOff: number, readonly bytes: number, tablesOff: number) {
     this.flip = engine.kernel('flip_sign');
+    let nextTable = tablesOff;
+    const table = (bytes: number) => { const off = nextTable; nextTable += bytes; return off; };
     this.calls = manifest.ops.map((op, i) => {
       try {
-        return bind(engine, op, manifest, weightsOff);
+        return bind(engine, op, manifest, weightsOff, table);
       } catch (e) {
         throw new ArtifactError(`op ${i} (${op.kind}): ${(e as Error).message}`);
       }
@@ -252,7 +257,18 @@ class Model implements LoadedModel {
 }
 
 /** Turn one manifest op into a kernel call with resolved pointers. */
-function bind(engine: Engine, op: MOp, m: ArtifactManifest, W: number): Call {
+/** Same-shape int8 ADDs of at least this many elements run through a 64 KB result table built at load
+ *  (add_i8_lut_build: 65536 evaluations of the exact add_i8 kernel, ~0.1 ms); smaller ones keep add_i8. */
+export const ADD_LUT_MIN_ELEMENTS = 16384;
+const ADD_LUT_BYTES = 65536;
+const usesAddLut = (op: MOp) => op.kind === 'add_i8' && (op.p.n as number) >= ADD_LUT_MIN_ELEMENTS;
+
+/** Engine memory a model holds beyond its weights blob: its load-time tables. */
+export function tableBytes(m: ArtifactManifest): number {
+  return m.ops.reduce((s, op) => s + (usesAddLut(op) ? ADD_LUT_BYTES : 0), 0);
+}
+
+function bind(engine: Engine, op: MOp, m: ArtifactManifest, W: number, table: (bytes: number) => number): Call {
   const p = op.p as Record<string, number>;
   const t = (i: number) => m.tensors[i]!.offset;
   const w = (name: string) => W + op.w[name]![0];
@@ -284,7 +300,14 @@ function bind(engine: Engine, op: MOp, m: ArtifactManifest, W: number): Call {
       return (A) => f(A + i0, p.inH!, p.inW!, p.inC!, p.inZp!, ww, p.wIs16!, p.depthMult!, q, q + 4 * C, q + 8 * C, A + o0, p.outH!, p.outW!, p.outC!, p.outZp!, p.actMin!, p.actMax!, ...g);
     }
     case 'add_i8': {
-      const f = K('add_i8'), i1 = t(op.in[1]!);
+      const i1 = t(op.in[1]!);
+      if (usesAddLut(op)) {
+        const tbl = table(ADD_LUT_BYTES);
+        K('add_i8_lut_build')(tbl, p.aOffset!, p.aMult!, p.aShift!, p.bOffset!, p.bMult!, p.bShift!, p.leftShift!, p.outMult!, p.outShift!, p.outOffset!, p.actMin!, p.actMax!);
+        const f = K('add_i8_lut'), n = p.n!;
+        return (A) => f(A + i0, A + i1, A + o0, n, tbl);
+      }
+      const f = K('add_i8');
       return (A) => f(A + i0, A + i1, A + o0, p.n!, p.aOffset!, p.aMult!, p.aShift!, p.bOffset!, p.bMult!, p.bShift!, p.leftShift!, p.outMult!, p.outShift!, p.outOffset!, p.actMin!, p.actMax!);
     }
     case 'maxpool_i8':

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { Engine, LoadedModel } from '../engine/engine';
+import { tableBytes, type Engine, type LoadedModel } from '../engine/engine';
 import { ArtifactError, parseArtifact, type ArtifactManifest } from '../model/artifact';
 import { ImageError, quantizeInput, resizeRGB, type DecodeOptions, type JpegDecoder, type QuantizeSpec } from '../image';
 import type { ModelCache, ModelLease } from '../store/cache';
@@ -316,10 +316,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // budget (its weights + activation arena + scratch) would grow it for good past what a
     // 128 MB isolate can hold (the manifest alone allows arenas of up to 96 MiB).
     const m = parsed.manifest;
-    const engineBytes = m.weightsBytes + m.arenaBytes + m.scratchBytes;
+    const engineBytes = m.weightsBytes + tableBytes(m) + m.arenaBytes + m.scratchBytes;
     if (engineBytes > limits.cacheBudgetBytes) {
       throw new HttpError(422, 'invalid_artifact',
-        `the model needs ${engineBytes} bytes of engine memory (weights + arena + scratch), more than this Worker's model budget of ${limits.cacheBudgetBytes} bytes (CACHE_BUDGET_BYTES)`);
+        `the model needs ${engineBytes} bytes of engine memory (weights + tables + arena + scratch), more than this Worker's model budget of ${limits.cacheBudgetBytes} bytes (CACHE_BUDGET_BYTES)`);
     }
     const engine = await deps.engine();
     let trial: LoadedModel | undefined;

@@ -53,6 +53,32 @@ describe('add_i8', () => {
       expect(w.i8(o2, n)).toEqual(w.i8(o1, n));
     }
   });
+  it('result table (add_i8_lut_build + add_i8_lut) equals the reference on all 65536 input pairs', () => {
+    const r = rng(12);
+    const N = 65536;
+    const aa = new Int8Array(N), bb = new Int8Array(N);
+    for (let i = 0; i < N; i++) { aa[i] = i >> 8; bb[i] = i & 255; }
+    for (let iter = 0; iter < 8; iter++) {
+      w.reset();
+      const sa = Math.exp(r.next() * 6 - 5), sb = Math.exp(r.next() * 6 - 5), so = Math.exp(r.next() * 6 - 5);
+      const twice = 2 * Math.max(sa, sb);
+      const [am, as] = quantizeMultiplier(sa / twice);
+      const [bm, bs] = quantizeMultiplier(sb / twice);
+      const [om, os] = quantizeMultiplier(twice / ((1 << 20) * so));
+      // iter 6, 7: left shifts and extreme multipliers (add_i8's scalar fallback inside the table build)
+      const params = iter < 6
+        ? [-r.int(-128, 127), am, as, -r.int(-128, 127), bm, bs, 20, om, os, r.int(-128, 127), iter % 2 ? -128 : r.int(-128, 0), iter % 2 ? 127 : r.int(0, 127)]
+        : [-r.int(-128, 127), 0x7fffffff, 2, 128, 1 << 30, -3, r.int(0, 22), (1 << 30) + 7, iter - 5, r.int(-128, 127), -128, 127];
+      const a = w.put(aa), b = w.put(bb), o1 = w.alloc(N), o2 = w.alloc(N + 16), tbl = w.alloc(N + 16);
+      w.exports.add_i8_ref(a, b, o1, N, ...params);
+      w.exports.add_i8_lut_build(tbl, ...params);
+      // odd lengths and offsets exercise the 16-wide loop and the scalar tail
+      for (const [off, n] of [[0, N], [5, 1000], [17, 15], [3, 33]]) {
+        w.exports.add_i8_lut(a + off, b + off, o2 + off, n, tbl);
+        expect(w.i8(o2 + off, n)).toEqual(w.i8(o1 + off, n));
+      }
+    }
+  });
   it('reference equals an independent float-free JS spec on a small case', () => {
     // TFLite Add with both scales equal: out = clamp(round-ish((a-za)+(b-zb)) + zo)
     w.reset();
