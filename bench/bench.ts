@@ -5,6 +5,10 @@
 // TF.js gets the same architecture (MobileNetV2 1.0, 224x224, 1001 classes)
 // built from its ops with random float32 weights: the arithmetic work is the
 // same whatever the weights are. It runs fp32 (TF.js has no int8 path).
+//
+// Steady state, the same protocol for both: WARMUP untimed runs (V8 first runs new wasm code in its
+// baseline tier and tiers hot functions up to TurboFan within the first few runs), then RUNS timed
+// runs; medians and p90s of those.
 
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,14 +17,15 @@ import { createNodeEngine, loadModelFile, repoRoot } from '../compiler/node-engi
 import type { LoadedModel } from '../src/engine/engine.ts';
 
 const args = process.argv.slice(2);
-const RUNS = Number(args[args.indexOf('--runs') + 1] || 30) || 30;
+const RUNS = Number(args[args.indexOf('--runs') + 1] || 100) || 100;
+const WARMUP = 20;
 const JSON_OUT = args.includes('--json');
 const MODELS_DIR = process.env.EDGELENS_MODELS_DIR ?? resolve(repoRoot(), '..', 'shared', 'models');
 
 const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]!; };
 const p90 = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))]!; };
 
-function time(fn: () => void, runs: number, warmup = 5): number[] {
+function time(fn: () => void, runs: number, warmup = WARMUP): number[] {
   for (let i = 0; i < warmup; i++) fn();
   const t: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -103,7 +108,7 @@ async function tfjsMobileNetV2() {
     return tf.softmax(logits);
   });
   const run = () => { const y = forward(); y.dataSync(); y.dispose(); };
-  const t = time(run, RUNS, 5);
+  const t = time(run, RUNS);
   return { median: median(t), p90: p90(t), macs, threads: wasm.getThreadsCount() };
 }
 let macs = 0;
@@ -121,7 +126,7 @@ async function main() {
   };
   if (JSON_OUT) { console.log(JSON.stringify(result, null, 1)); return; }
   const f = (x: number) => x.toFixed(2).padStart(7);
-  console.log(`edgelens bench (Node ${process.version}, single thread, median of ${RUNS} runs)`);
+  console.log(`edgelens bench (Node ${process.version}, single thread, median of ${RUNS} runs after ${WARMUP} warm-up runs)`);
   console.log(`MobileNetV2-1.0-224: edgelens int8 ${f(big.median)} ms (p90 ${big.p90.toFixed(2)}, ${(big.macs / big.median / 1e6).toFixed(1)} GMAC/s) | TF.js wasm fp32 ${f(tfjs.median)} ms (p90 ${tfjs.p90.toFixed(2)}, threads ${tfjs.threads})`);
   console.log(`  ratio: edgelens is ${(tfjs.median / big.median).toFixed(2)}x faster than TF.js wasm   [target: <= 12 ms]`);
   console.log(`  artifact ${big.artifactBytes} B, arena+scratch ${big.arenaBytes} B, ${(big.macs / 1e6).toFixed(1)} M MACs`);

@@ -10,7 +10,7 @@ import { repoRoot } from '../compiler/node-engine.ts';
 
 const root = repoRoot();
 const MODELS_DIR = process.env.EDGELENS_MODELS_DIR ?? resolve(root, '..', 'shared', 'models');
-const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1] || 30) || 30;
+const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1] || 100) || 100;
 const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]!; };
 const p90 = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))]!; };
 
