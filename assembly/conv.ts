@@ -297,44 +297,19 @@ function convBody<W, L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, p
   const stage = scratch + <usize>CH * rowBytes + 64; // CH staging rows, row-major int16 (after 64 bytes of slack)
   const groupBytes = <usize>kpairs << 4;
 
-  if (P < 4) {
-    // matrix-vector (fully connected with 1..3 batches): one pixel at a time, no wasted lanes
-    for (let p = 0; p < P; p++) {
-      if (direct) widen<L>(inPtr + <usize>p * <usize>inC, stage, inC, zpv);
-      else {
-        const oy = p / outW;
-        im2colPixel<L>(p, oy, p - oy * outW, stage, inPtr, inH, inW, inC, kH, kW, strideH, strideW, dilH, dilW,
-          padTop, padLeft, false, 0, -1, 0, -1, zpv);
-      }
-      const o = outPtr + <usize>p * pixStride;
-      let b = 0;
-      const full = outC >> 3;
-      for (; b + 4 <= full; b += 4) {
-        tile1x32<W, L>(stage, pwPtr + <usize>b * wBlock, wBlock, kpairs, q0 + <usize>b * RQ_BLOCK,
-          o + (<usize>b << 3), zp16, lo8, hi8);
-      }
-      for (; b < nb; b++) {
-        const c0 = b << 3;
-        tile1x8<W, L>(stage, pwPtr + <usize>b * wBlock, kpairs, q0 + <usize>b * RQ_BLOCK,
-          o + <usize>c0, min(8, outC - c0), zp16, lo8, hi8);
-      }
-    }
-    return;
-  }
-
   for (let p0 = 0; p0 < P; p0 += CH) {
     const n = min(CH, P - p0);
-    const ng = (n + 3) >> 2;
-    // ---- im2col of pixels p0 .. p0+n-1 into groups of 4 interleaved pixels (a partial last group
-    //      repeats its last pixel; those lanes are computed but not stored)
+    // full groups of 4 pixels run the 4x8 GEMM tiles; the last 1..3 pixels of the layer (P not a multiple
+    // of 4, e.g. 7x7 maps or fully connected layers with 1..3 batches) run the matrix-vector tiles, one
+    // pixel at a time, instead of a group with wasted lanes
+    const ng = n >> 2;
+    const full = ng << 2;
+    // ---- im2col of pixels p0 .. p0+n-1 into groups of 4 interleaved pixels
     if (direct) {
       // 1x1 stride 1: pixel rows are contiguous in the input; widen + transpose straight into the groups
       for (let g = 0; g < ng; g++) {
-        const pg = p0 + (g << 2);
-        const s0 = inPtr + <usize>pg * <usize>inC;
-        const last = inPtr + <usize>(p0 + n - 1) * <usize>inC;
-        const s1 = min(s0 + <usize>inC, last), s2 = min(s0 + 2 * <usize>inC, last), s3 = min(s0 + 3 * <usize>inC, last);
-        interleave4<L>(s0, s1, s2, s3, scratch + <usize>g * groupBytes, Kp, true, zpv);
+        const s0 = inPtr + <usize>(p0 + (g << 2)) * <usize>inC;
+        interleave4<L>(s0, s0 + <usize>inC, s0 + 2 * <usize>inC, s0 + 3 * <usize>inC, scratch + <usize>g * groupBytes, Kp, true, zpv);
       }
     } else {
       // stage all rows first (row-major int16), then interleave: the overlapping tap stores are long
@@ -345,11 +320,9 @@ function convBody<W, L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, p
           padTop, padLeft, useTbl, oyLo, oyHi, oxLo, oxHi, zpv);
         if (++ox == outW) { ox = 0; oy++; }
       }
-      const lastRow = stage + <usize>(n - 1) * RS;
       for (let g = 0; g < ng; g++) {
         const r0 = stage + <usize>(g << 2) * RS;
-        interleave4<L>(r0, min(r0 + RS, lastRow), min(r0 + 2 * RS, lastRow), min(r0 + 3 * RS, lastRow),
-          scratch + <usize>g * groupBytes, Kp, false, zpv);
+        interleave4<L>(r0, r0 + RS, r0 + 2 * RS, r0 + 3 * RS, scratch + <usize>g * groupBytes, Kp, false, zpv);
       }
     }
     // ---- GEMM + requant
@@ -357,7 +330,26 @@ function convBody<W, L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, p
     for (let g = 0; g < ng; g++) {
       const rp = scratch + <usize>g * groupBytes;
       const o = outBase + (<usize>g << 2) * pixStride;
-      group(rp, pwPtr, wBlock, kpairs, q0, outC, o, pixStride, min(4, n - (g << 2)), zp16, lo8, hi8);
+      group(rp, pwPtr, wBlock, kpairs, q0, outC, o, pixStride, 4, zp16, lo8, hi8);
+    }
+    for (let p = full; p < n; p++) {
+      let r = stage + <usize>p * RS; // the staged row (general im2col)
+      if (direct) {
+        r = stage;
+        widen<L>(inPtr + <usize>(p0 + p) * <usize>inC, stage, inC, zpv);
+      }
+      const o = outBase + <usize>p * pixStride;
+      let b = 0;
+      const fullBlocks = outC >> 3;
+      for (; b + 4 <= fullBlocks; b += 4) {
+        tile1x32<W, L>(r, pwPtr + <usize>b * wBlock, wBlock, kpairs, q0 + <usize>b * RQ_BLOCK,
+          o + (<usize>b << 3), zp16, lo8, hi8);
+      }
+      for (; b < nb; b++) {
+        const c0 = b << 3;
+        tile1x8<W, L>(r, pwPtr + <usize>b * wBlock, kpairs, q0 + <usize>b * RQ_BLOCK,
+          o + <usize>c0, min(8, outC - c0), zp16, lo8, hi8);
+      }
     }
   }
 }
