@@ -26,6 +26,7 @@ const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return
 const p90 = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))]!; };
 
 function time(fn: () => void, runs: number, warmup = WARMUP): number[] {
+  (globalThis as { gc?: () => void }).gc?.(); // a clean heap for both engines (npm run bench passes --expose-gc)
   for (let i = 0; i < warmup; i++) fn();
   const t: number[] = [];
   for (let i = 0; i < runs; i++) {
