@@ -142,6 +142,13 @@ export function add_i8(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
   }
 }
 
+// ---- int8 -> int16 sign extension (the engine widens some packed conv weights at load) ----
+export function widen_i8_i16(src: usize, dst: usize, n: i32): void {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) v128.store(dst + (<usize>i << 1), v128.load8x8_s(src + i));
+  for (; i < n; i++) store<i16>(dst + (<usize>i << 1), <i16>load<i8>(src + i));
+}
+
 // ---- QUANTIZE int8 -> int8 (TFLM Requantize) ----
 export function requantize_i8(inPtr: usize, outPtr: usize, n: i32, inZp: i32, mult: i32, shift: i32, outZp: i32): void {
   for (let i = 0; i < n; i++) {
