@@ -145,6 +145,15 @@ export function add_i8(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
 // ---- int8 -> int16 sign extension (the engine widens some packed conv weights at load) ----
 export function widen_i8_i16(src: usize, dst: usize, n: i32): void {
   let i = 0;
+  // 32 per step: this runs once per model load, often before V8 has optimized it
+  for (; i + 32 <= n; i += 32) {
+    const a = v128.load(src + i), b = v128.load(src + i, 16);
+    const d = dst + (<usize>i << 1);
+    v128.store(d, i16x8.extend_low_i8x16_s(a));
+    v128.store(d, i16x8.extend_high_i8x16_s(a), 16);
+    v128.store(d, i16x8.extend_low_i8x16_s(b), 32);
+    v128.store(d, i16x8.extend_high_i8x16_s(b), 48);
+  }
   for (; i + 8 <= n; i += 8) v128.store(dst + (<usize>i << 1), v128.load8x8_s(src + i));
   for (; i < n; i++) store<i16>(dst + (<usize>i << 1), <i16>load<i8>(src + i));
 }
@@ -236,16 +245,17 @@ export function add_f32_ref(aPtr: usize, bPtr: usize, outPtr: usize, n: i32, act
 // ---- ADD through a 64 KB result table (large same-shape adds) ----
 // out = tbl[(u8(a) << 8) | u8(b)]; add_i8_lut_build fills tbl with add_i8 itself (the exact kernel,
 // so the table holds exactly the reference results for all 65536 input pairs).
-const lutRows: usize = memory.data(512, 16);
+const lutRows: usize = memory.data(8192, 16);
 
 export function add_i8_lut_build(tblPtr: usize,
   aOffset: i32, aMult: i32, aShift: i32, bOffset: i32, bMult: i32, bShift: i32,
   leftShift: i32, outMult: i32, outShift: i32, outOffset: i32, actMin: i32, actMax: i32): void {
-  const rowB = lutRows + 256;
-  for (let i = 0; i < 256; i++) store<u8>(rowB + i, <u8>i);
-  for (let a = 0; a < 256; a++) {
-    memory.fill(lutRows, <u8>a, 256);
-    add_i8(lutRows, rowB, tblPtr + (<usize>a << 8), 256, aOffset, aMult, aShift, bOffset, bMult, bShift,
+  // 16 table rows (a values) per add_i8 call: rowsA = each a repeated 256 times, rowsB = 0..255 repeated
+  const rowsB = lutRows + 4096;
+  for (let i = 0; i < 4096; i++) store<u8>(rowsB + i, <u8>i);
+  for (let a0 = 0; a0 < 256; a0 += 16) {
+    for (let k = 0; k < 16; k++) memory.fill(lutRows + (<usize>k << 8), <u8>(a0 + k), 256);
+    add_i8(lutRows, rowsB, tblPtr + (<usize>a0 << 8), 4096, aOffset, aMult, aShift, bOffset, bMult, bShift,
       leftShift, outMult, outShift, outOffset, actMin, actMax);
   }
 }
