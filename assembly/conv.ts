@@ -424,6 +424,61 @@ function im2colPixel<L>(pix: i32, oy: i32, ox: i32, dst: usize, inPtr: usize, in
   }
 }
 
+// One function per (weight type, requant mode), called through a reference: V8 compiles and
+// optimizes each on its own, so a model's first runs reach the optimized tier sooner than with
+// all eight inlined into one large function.
+type ConvBody = (inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize) => void;
+function conv_w8_left(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize): void {
+  convBody<i8, i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratch);
+}
+function conv_w8_fast2(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize): void {
+  convBody<i8, i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratch);
+}
+function conv_w8_fast(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize): void {
+  convBody<i8, i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratch);
+}
+function conv_w8_general(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize): void {
+  convBody<i8, i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratch);
+}
+function conv_w16_left(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize): void {
+  convBody<i16, i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratch);
+}
+function conv_w16_fast2(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize): void {
+  convBody<i16, i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratch);
+}
+function conv_w16_fast(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize): void {
+  convBody<i16, i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratch);
+}
+function conv_w16_general(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize): void {
+  convBody<i16, i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratch);
+}
+
 export function conv_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32,
   pwPtr: usize, wIs16: i32, qPtr: usize,
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
@@ -431,25 +486,11 @@ export function conv_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32,
   scratchPtr: usize): void {
   // requant mode (simd_requant.ts): 1 = LEFT (i64), 2 = FAST (i16; FAST2 (i8) with doubled accumulators
   // when |bias| < 2^29 and K*255*255 < 2^29, so |acc| < 2^30), else GENERAL (i32)
-  let mode = load<i32>(qPtr);
+  const mode = load<i32>(qPtr);
   const fast2 = mode == RQ_MODE_FAST && load<i32>(qPtr, 8) != 0 && kH * kW * inC < 8256;
-  if (wIs16) {
-    if (mode == RQ_MODE_LEFT) convBody<i16, i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+  const body: ConvBody = wIs16
+    ? (mode == RQ_MODE_LEFT ? conv_w16_left : fast2 ? conv_w16_fast2 : mode == RQ_MODE_FAST ? conv_w16_fast : conv_w16_general)
+    : (mode == RQ_MODE_LEFT ? conv_w8_left : fast2 ? conv_w8_fast2 : mode == RQ_MODE_FAST ? conv_w8_fast : conv_w8_general);
+  body(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
-    else if (fast2) convBody<i16, i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
-    else if (mode == RQ_MODE_FAST) convBody<i16, i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
-    else convBody<i16, i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
-  } else {
-    if (mode == RQ_MODE_LEFT) convBody<i8, i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
-    else if (fast2) convBody<i8, i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
-    else if (mode == RQ_MODE_FAST) convBody<i8, i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
-    else convBody<i8, i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
-  }
 }

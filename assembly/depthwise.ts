@@ -226,6 +226,35 @@ function dwBody<L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr:
   }
 }
 
+// One function per requant mode, called through a reference (optimized by V8 one by one, as conv_i8's).
+type DwBody = (inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32) => void;
+function dw_fast2(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
+  dwBody<i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
+}
+function dw_left(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
+  dwBody<i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
+}
+function dw_fast(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
+  dwBody<i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
+}
+function dw_general(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
+  dwBody<i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
+}
+
 export function dw_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
@@ -234,12 +263,7 @@ export function dw_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwP
   if (kH * kW > DW_MAX_TAPS) unreachable(); // static tap tables; packDepthwiseWeights refuses these too
   const mode = load<i32>(qPtr);
   const fast2 = mode == RQ_MODE_FAST && load<i32>(qPtr, 8) != 0 && kH * kW < 8256;
-  if (fast2) dwBody<i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
-  else if (mode == RQ_MODE_LEFT) dwBody<i64>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
-  else if (mode == RQ_MODE_FAST) dwBody<i16>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
-    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
-  else dwBody<i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+  const body: DwBody = fast2 ? dw_fast2 : mode == RQ_MODE_LEFT ? dw_left : mode == RQ_MODE_FAST ? dw_fast : dw_general;
+  body(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
 }
