@@ -268,7 +268,6 @@ class Model implements LoadedModel {
   }
 }
 
-/** Turn one manifest op into a kernel call with resolved pointers. */
 /** Same-shape int8 ADDs of at least this many elements run through a 64 KB result table built at load
  *  (add_i8_lut_build: 65536 evaluations of the exact add_i8 kernel, ~0.1 ms); smaller ones keep add_i8. */
 export const ADD_LUT_MIN_ELEMENTS = 16384;
@@ -318,6 +317,7 @@ export function tableBytes(m: ArtifactManifest): number {
 }
 const addTableBytes = (m: ArtifactManifest) => m.ops.reduce((s, op) => s + (usesAddLut(op) ? ADD_LUT_BYTES : 0), 0);
 
+/** Turn one manifest op into a kernel call with resolved pointers (building its load-time tables, if any). */
 function bind(engine: Engine, op: MOp, m: ArtifactManifest, W: number, table: (bytes: number) => number): Call {
   const p = op.p as Record<string, number>;
   const t = (i: number) => m.tensors[i]!.offset;
