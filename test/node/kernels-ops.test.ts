@@ -58,7 +58,7 @@ describe('add_i8', () => {
     const N = 65536;
     const aa = new Int8Array(N), bb = new Int8Array(N);
     for (let i = 0; i < N; i++) { aa[i] = i >> 8; bb[i] = i & 255; }
-    for (let iter = 0; iter < 8; iter++) {
+    for (let iter = 0; iter < 16; iter++) {
       w.reset();
       const sa = Math.exp(r.next() * 6 - 5), sb = Math.exp(r.next() * 6 - 5), so = Math.exp(r.next() * 6 - 5);
       const twice = 2 * Math.max(sa, sb);
@@ -68,7 +68,19 @@ describe('add_i8', () => {
       // iter 6, 7: left shifts and extreme multipliers (add_i8's scalar fallback inside the table build)
       const params = iter < 6
         ? [-r.int(-128, 127), am, as, -r.int(-128, 127), bm, bs, 20, om, os, r.int(-128, 127), iter % 2 ? -128 : r.int(-128, 0), iter % 2 ? 127 : r.int(0, 127)]
-        : [-r.int(-128, 127), 0x7fffffff, 2, 128, 1 << 30, -3, r.int(0, 22), (1 << 30) + 7, iter - 5, r.int(-128, 127), -128, 127];
+        : iter < 8
+          ? [-r.int(-128, 127), 0x7fffffff, 2, 128, 1 << 30, -3, r.int(0, 22), (1 << 30) + 7, iter - 5, r.int(-128, 127), -128, 127]
+          : [ // the threshold build's edges: zero / tiny output shifts, R 21-23, a zero output multiplier,
+              // one-value clamps, negative b multipliers (non-monotone b stage), extreme offsets
+              [128, am, as, -128, bm, bs, 20, om, 0, 127, -128, 127],
+              [-128, am, as, 128, bm, bs, 20, om, -1, -128, -128, 127],
+              [0, am, as, 0, bm, bs, 20, 0x7fffffff, -21, 5, -128, 127],
+              [0, am, as, 0, bm, bs, 20, 0x7fffffff, -23, 5, -128, 127],
+              [3, am, as, -7, bm, bs, 20, 0, -5, 17, -128, 127],
+              [3, am, as, -7, bm, bs, 20, om, os, 0, 40, 40],
+              [3, am, as, -7, -bm, bs, 20, om, os, 0, -128, 127],
+              [3, am, as, -7, bm, 2, 20, om, os, 0, -128, 127],
+            ][iter - 8]!;
       const a = w.put(aa), b = w.put(bb), o1 = w.alloc(N), o2 = w.alloc(N + 16), tbl = w.alloc(N + 16);
       w.exports.add_i8_ref(a, b, o1, N, ...params);
       w.exports.add_i8_lut_build(tbl, ...params);
