@@ -87,15 +87,23 @@ function convRowStride(K: i32): i32 {
 // big convBody: V8 then allocates registers for this small function alone and keeps the 8 accumulators
 // of the micro-kernel in registers (inlined, the same code ran up to 3x slower).
 type Group4 = (rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
-  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128) => void;
+  out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128) => void;
 // @ts-ignore: decorator
 @inline
 function group4<W, L>(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
-  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  for (let c0 = 0; c0 < outC; c0 += 8) {
-    tile4x8<W, L>(rp, pw, kpairs, q0, out + <usize>c0, pixStride, np, min(8, outC - c0), zp16, lo8, hi8);
-    pw += wBlock;
-    q0 += RQ_BLOCK;
+  out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  // ng consecutive groups of 4 pixels (one call per chunk)
+  const groupBytes = <usize>kpairs << 4;
+  const groupOut = pixStride << 2;
+  for (let g = 0; g < ng; g++) {
+    let w = pw, q = q0;
+    for (let c0 = 0; c0 < outC; c0 += 8) {
+      tile4x8<W, L>(rp, w, kpairs, q, out + <usize>c0, pixStride, 4, min(8, outC - c0), zp16, lo8, hi8);
+      w += wBlock;
+      q += RQ_BLOCK;
+    }
+    rp += groupBytes;
+    out += groupOut;
   }
 }
 // 4 pixels x 8 channels (one weight block): k-pair loop (2 weight loads, 4 load32_splat, 8 dot + 8 add
@@ -137,36 +145,36 @@ function tile4x8<W, L>(rp: usize, wp: usize, kpairs: i32, qb: usize,
   requantStore4x8<L>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, out, pixStride, np, nc, zp16, lo8, hi8);
 }
 function group_i8(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
-  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  group4<i8, i32>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+  out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i8, i32>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
 }
 function group_i8_left(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
-  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  group4<i8, i64>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+  out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i8, i64>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
 }
 function group_i8_fast(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
-  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  group4<i8, i16>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+  out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i8, i16>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
 }
 function group_i8_fast2(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
-  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  group4<i8, i8>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+  out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i8, i8>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
 }
 function group_i16(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
-  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  group4<i16, i32>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+  out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i16, i32>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
 }
 function group_i16_left(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
-  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  group4<i16, i64>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+  out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i16, i64>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
 }
 function group_i16_fast(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
-  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  group4<i16, i16>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+  out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i16, i16>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
 }
 function group_i16_fast2(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
-  out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  group4<i16, i8>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+  out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i16, i8>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
 }
 
 // 1 pixel x 32 channels (4 weight blocks)
@@ -327,11 +335,7 @@ function convBody<W, L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, p
     }
     // ---- GEMM + requant
     const outBase = outPtr + <usize>p0 * pixStride;
-    for (let g = 0; g < ng; g++) {
-      const rp = scratch + <usize>g * groupBytes;
-      const o = outBase + (<usize>g << 2) * pixStride;
-      group(rp, pwPtr, wBlock, kpairs, q0, outC, o, pixStride, 4, zp16, lo8, hi8);
-    }
+    if (ng > 0) group(scratch, pwPtr, wBlock, kpairs, q0, outC, outBase, pixStride, ng, zp16, lo8, hi8);
     for (let p = full; p < n; p++) {
       let r = stage + <usize>p * RS; // the staged row (general im2col)
       if (direct) {
