@@ -81,8 +81,8 @@ function convRowStride(K: i32): i32 {
   return (((K + 7) & ~7) + 8) << 1;
 }
 
-// One group of 4 output pixels x all output channels: rp = the group's interleaved scratch (per k-pair
-// 16 bytes = the (k0, k1) int16 pairs of pixels 0..3). Instantiated per (weight type W, requant mode L)
+// ng consecutive groups of 4 output pixels x all output channels: rp = the first group's interleaved
+// scratch (per k-pair 16 bytes = the (k0, k1) int16 pairs of pixels 0..3; groups kpairs*16 bytes apart). Instantiated per (weight type W, requant mode L)
 // as group_* below and called through a function reference, so Binaryen does not inline it into the
 // big convBody: V8 then allocates registers for this small function alone and keeps the 8 accumulators
 // of the micro-kernel in registers (inlined, the same code ran up to 3x slower).
@@ -92,7 +92,6 @@ type Group4 = (rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC
 @inline
 function group4<W, L>(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
   out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  // ng consecutive groups of 4 pixels (one call per chunk)
   const groupBytes = <usize>kpairs << 4;
   const groupOut = pixStride << 2;
   for (let g = 0; g < ng; g++) {
