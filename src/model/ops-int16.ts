@@ -6,6 +6,7 @@
 
 import type { OpSpec } from './ops.ts';
 import { convScratchBytes } from './pack.ts';
+import { CONV_PARAMS, geometryCheck } from './geometry.ts';
 
 type P = Record<string, number>;
 
@@ -22,14 +23,7 @@ export const DW16_MAX_CHANNELS = 8000;
 /** Softmax LUTs: exp and 1/(1+x), 513 int16 each (TFLite kInt16LUTArraySize). */
 export const SOFTMAX16_LUT_BYTES = 2 * 513 * 2;
 
-const conv = ['inH', 'inW', 'inC', 'outH', 'outW', 'outC', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'padT', 'padL'];
-const geometryCheck = (p: P): string | null => {
-  for (const k of ['inH', 'inW', 'inC', 'outH', 'outW', 'outC', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW']) {
-    if (!(p[k]! >= 1 && p[k]! <= 1 << 20)) return `${k}=${p[k]}`;
-  }
-  if (!(p.padT! >= 0 && p.padL! >= 0 && p.padT! < (p.kH! - 1) * p.dH! + 1 + p.sH! && p.padL! < (p.kW! - 1) * p.dW! + 1 + p.sW!)) return 'padding';
-  return null;
-};
+const conv = CONV_PARAMS;
 const i16Range = (p: P): string | null => (p.actMin! >= -32768 && p.actMax! <= 32767 && p.actMin! <= p.actMax! ? null : 'activation range');
 const both = (...fs: ((p: P) => string | null)[]) => (p: P) => {
   for (const f of fs) { const r = f(p); if (r) return r; }

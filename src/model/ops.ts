@@ -4,6 +4,7 @@
 // and the engine loader (which validates before calling any kernel).
 
 import { convScratchBytes, convRowsScratchBytes, convRowsPackedBytes, CONV_ROWS_MAX_SCRATCH, RQ_HEADER_BYTES, RQ_BLOCK_BYTES, DW_MAX_TAPS } from './pack.ts';
+import { CONV_PARAMS, geometryCheck } from './geometry.ts';
 import { OPS_I16, encodedWeightBytes, weightEncCheck } from './ops-int16.ts';
 
 // Byte sizes of the packed layouts documented in pack.ts.
@@ -52,14 +53,7 @@ export interface OpSpec {
   check?: (p: P) => string | null;
 }
 
-const conv = ['inH', 'inW', 'inC', 'outH', 'outW', 'outC', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'padT', 'padL'];
-const geometryCheck = (p: P): string | null => {
-  for (const k of ['inH', 'inW', 'inC', 'outH', 'outW', 'outC', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW']) {
-    if (!(p[k]! >= 1 && p[k]! <= 1 << 20)) return `${k}=${p[k]}`;
-  }
-  if (!(p.padT! >= 0 && p.padL! >= 0 && p.padT! < (p.kH! - 1) * p.dH! + 1 + p.sH! && p.padL! < (p.kW! - 1) * p.dW! + 1 + p.sW!)) return 'padding';
-  return null;
-};
+const conv = CONV_PARAMS;
 const q8 = ['inZp', 'outZp', 'actMin', 'actMax'];
 const q8Check = (p: P): string | null => {
   if (!(p.actMin! >= -128 && p.actMax! <= 127 && p.actMin! <= p.actMax!)) return 'activation range';

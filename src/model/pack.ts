@@ -183,13 +183,14 @@ export const CONV_ROWS_MAX_SCRATCH = 256 * 1024;
  * kH widened int16 rows over the columns a 4-pixel group can read, + 1 value, rounded up to 8, + 8.
  */
 export function convRowsScratchBytes(kh: number, kw: number, cin: number, outW: number, strideW: number): number {
+  // plain arithmetic (no 32-bit bitwise ops): validation calls this on untrusted params
   const cols = (Math.max(outW, 4) - 1) * strideW + kw;
-  return kh * ((((cols * cin + 8) & ~7) + 8) * 2);
+  return kh * ((Math.floor((cols * cin + 8) / 8) * 8 + 8) * 2);
 }
 
 /** Packed bytes of the rows variant's weights: blocks of 8 channels x kH x ceil(kW*cin/2) pairs x 16. */
 export const convRowsPackedBytes = (cout: number, kh: number, kw: number, cin: number) =>
-  Math.ceil(cout / 8) * kh * ((kw * cin + 1) >> 1) * 16;
+  Math.ceil(cout / 8) * kh * Math.ceil((kw * cin) / 2) * 16;
 
 /**
  * Conv weights (OHWI int8) for the rows variant (assembly/conv_rows.ts): each kernel row's S = kW*cin

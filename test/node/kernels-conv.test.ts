@@ -2,7 +2,8 @@
 // independent JS statement of the formula, and conv_i8 (fast) against conv_ref_i8, byte for byte.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadWasm, rng, type Wasm } from './wasm-harness';
-import { packRequant, fastRequantSupported, packConvWeights, packConvRowsWeights, convScratchBytes, convRowsScratchBytes } from '../../src/model/pack';
+import { packRequant, fastRequantSupported, packConvWeights, packConvRowsWeights, convScratchBytes, convRowsScratchBytes, convRowsPackedBytes } from '../../src/model/pack';
+import { validateOps, type MTensor } from '../../src/model/ops';
 import {
   jsMbqm, jsConv, runConvRef, runConvFast, runConvRowsFast, rowsEligible, outDim, randomRequant, randomInt8, type ConvCase,
 } from './conv-spec';
@@ -424,6 +425,28 @@ describe('conv_rows_i8 (rows variant) == conv_ref_i8 (byte-identical)', () => {
     for (const [kh, kw, cin, outW, sW] of [[3, 3, 3, 112, 2], [3, 3, 3, 1, 1], [5, 2, 7, 3, 4], [7, 7, 64, 56, 1]]) {
       expect(convRowsScratchBytes(kh, kw, cin, outW, sW)).toBe(wasm.exports.conv_rows_scratch_bytes(kh, kw, cin, outW, sW));
     }
+  });
+});
+
+describe('conv op validation (artifacts are untrusted)', () => {
+  const T = (n: number): MTensor => ({ name: 't', shape: [n], dtype: 'int8', offset: 0, bytes: n });
+  const base = { inH: 1, inW: 1, inC: 8, outH: 1, outW: 1, outC: 8, kH: 3, kW: 3, sH: 1, sW: 1, dH: 1, dW: 1, padT: 1, padL: 1,
+    inZp: 0, outZp: 0, actMin: -128, actMax: 127, wIs16: 0, fast: 1 };
+  const check = (p: Record<string, number>, inBytes: number, wBytes = 1 << 20) => () =>
+    validateOps([{ kind: 'conv_i8', in: [0], out: [1], w: { w: [0, wBytes], q: [wBytes, 16 + 384] }, p }], [T(inBytes), T(8)], wBytes + 400, 1 << 20);
+  it('accepts a well-formed conv, rejects K = kH*kW*inC that would wrap the 32-bit size formulas', () => {
+    expect(check(base, 8)).not.toThrow();
+    // 64*64*2^20 = 2^32: before the bound, every size formula wrapped to ~0 and the kernel's im2col wrote far past its scratch
+    expect(check({ ...base, kH: 64, kW: 64, inC: 1 << 20, padT: 0, padL: 0 }, 1 << 20, 16)).toThrow(/K = kH\*kW\*inC/);
+  });
+  it('rows variant: bounded scratch, computed without 32-bit wrap-around', () => {
+    expect(check({ ...base, rows: 1 }, 8)).not.toThrow();
+    expect(check({ ...base, rows: 1, dW: 2 }, 8)).toThrow(/rows variant/);
+    expect(check({ ...base, rows: 1, kH: 1, kW: 1, padT: 0, padL: 0 }, 8)).toThrow(/rows variant/);
+    // (4-1)*2^20 + 3 columns of 2^10 channels: ~2^32 values; must be refused, not wrapped to a small size
+    expect(convRowsScratchBytes(3, 3, 1 << 10, 4, 1 << 20)).toBeGreaterThan(2 ** 32);
+    expect(check({ ...base, rows: 1, inC: 1 << 10, sW: 1 << 20, outW: 4 }, 1 << 10)).toThrow(/rows variant|bytes/);
+    expect(convRowsPackedBytes(8, 3, 3, 3)).toBe(3 * 5 * 16);
   });
 });
 

@@ -1,0 +1,23 @@
+// Geometry checks of conv / depthwise params, shared by the op tables (ops.ts, ops-int16.ts).
+// Artifacts are untrusted uploads: every product the kernels form in 32-bit arithmetic (and the JS
+// size formulas, which use 32-bit bitwise ops) must stay exact, or a crafted op could pass the
+// footprint checks with wrapped sizes and then write outside its scratch.
+
+type P = Record<string, number>;
+
+/** Largest single dimension, stride or dilation. */
+export const MAX_DIM = 1 << 20;
+/** Largest K = kH*kW*inC (real models stay below ~2^14). */
+export const MAX_K = 1 << 24;
+
+/** Names of the geometry params. */
+export const CONV_PARAMS = ['inH', 'inW', 'inC', 'outH', 'outW', 'outC', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'padT', 'padL'];
+
+export const geometryCheck = (p: P): string | null => {
+  for (const k of ['inH', 'inW', 'inC', 'outH', 'outW', 'outC', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW']) {
+    if (!(p[k]! >= 1 && p[k]! <= MAX_DIM)) return `${k}=${p[k]}`;
+  }
+  if (!(p.kH! * p.kW! * p.inC! <= MAX_K)) return `K = kH*kW*inC = ${p.kH! * p.kW! * p.inC!} > ${MAX_K}`;
+  if (!(p.padT! >= 0 && p.padL! >= 0 && p.padT! < (p.kH! - 1) * p.dH! + 1 + p.sH! && p.padL! < (p.kW! - 1) * p.dW! + 1 + p.sW!)) return 'padding';
+  return null;
+};
