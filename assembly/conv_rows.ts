@@ -5,7 +5,7 @@
 //
 // For each output row, the kH input rows it reads are widened once into scratch as int16 (x - inZp;
 // doubled in FAST2 mode) over the columns -padLeft .. (outW-1)*strideW - padLeft + kW - 1, with zeros
-// for padding columns and a zero row for padding rows. A kernel row then reads S = kW*inC consecutive
+// for padding columns and whole zero rows for padding rows. A kernel row then reads S = kW*inC consecutive
 // values of a widened row, so the k-pairs of output pixel ox, kernel row ky are the Sp = ceil(S/2) i32
 // words at row + (ox*strideW*inC + 2j)*2 bytes. An odd S reads one value of the next column (or of the
 // row's slack) against a zero weight.
