@@ -6,7 +6,7 @@
 
 import type { OpSpec } from './ops.ts';
 import { convScratchBytes } from './pack.ts';
-import { CONV_PARAMS, geometryCheck } from './geometry.ts';
+import { CONV_PARAMS, POOL_PARAMS, allOf, flatN, geometryCheck, poolGeometryCheck } from './geometry.ts';
 
 type P = Record<string, number>;
 
@@ -25,19 +25,10 @@ export const SOFTMAX16_LUT_BYTES = 2 * 513 * 2;
 
 const conv = CONV_PARAMS;
 const i16Range = (p: P): string | null => (p.actMin! >= -32768 && p.actMax! <= 32767 && p.actMin! <= p.actMax! ? null : 'activation range');
-const both = (...fs: ((p: P) => string | null)[]) => (p: P) => {
-  for (const f of fs) { const r = f(p); if (r) return r; }
-  return null;
-};
-const pool = ['inH', 'inW', 'c', 'outH', 'outW', 'fH', 'fW', 'sH', 'sW', 'padT', 'padL'];
-const poolCheck = (p: P): string | null => {
-  for (const k of ['inH', 'inW', 'c', 'outH', 'outW', 'fH', 'fW', 'sH', 'sW']) if (!(p[k]! >= 1)) return `${k}=${p[k]}`;
-  if (!(p.padT! >= 0 && p.padL! >= 0)) return 'padding';
-  // the window sum of int16 values must fit in i32
-  if (!(p.fH! * p.fW! < 65536)) return 'pool window';
-  return null;
-};
-const flatN = (p: P) => p.n!;
+const both = allOf;
+const pool = POOL_PARAMS;
+// the window sum of int16 values must fit in i32
+const poolCheck = allOf(poolGeometryCheck, (p: P) => (p.fH! * p.fW! < 65536 ? null : 'pool window'));
 const requantCheck = (p: P) => (p.shift! >= -31 && p.shift! <= 30 && p.mult! >= 0 ? null : 'multiplier');
 
 /** Bytes of a compactly encoded weight slot holding `count` logical weights. */

@@ -4,7 +4,7 @@
 // and the engine loader (which validates before calling any kernel).
 
 import { convScratchBytes, convRowsScratchBytes, convRowsPackedBytes, CONV_ROWS_MAX_SCRATCH, RQ_HEADER_BYTES, RQ_BLOCK_BYTES, DW_MAX_TAPS } from './pack.ts';
-import { CONV_PARAMS, geometryCheck } from './geometry.ts';
+import { CONV_PARAMS, POOL_PARAMS, allOf, flatN, geometryCheck, poolGeometryCheck } from './geometry.ts';
 import { OPS_I16, encodedWeightBytes, weightEncCheck } from './ops-int16.ts';
 
 // Byte sizes of the packed layouts documented in pack.ts.
@@ -62,17 +62,9 @@ const q8Check = (p: P): string | null => {
 };
 // conv_i8 rows variant (optional param rows = 1): fast int8 spatial kernels with dilationW 1, bounded scratch
 const rowsCheck = (p: P): string | null => (p.rows === undefined || p.rows === 0 || (p.rows === 1 && p.fast === 1 && !p.wIs16 && p.dW === 1 && p.kH! * p.kW! > 1 && convRowsScratchBytes(p.kH!, p.kW!, p.inC!, p.outW!, p.sW!) <= CONV_ROWS_MAX_SCRATCH) ? null : 'rows variant');
-const both = (...fs: ((p: P) => string | null)[]) => (p: P) => {
-  for (const f of fs) { const r = f(p); if (r) return r; }
-  return null;
-};
-const pool = ['inH', 'inW', 'c', 'outH', 'outW', 'fH', 'fW', 'sH', 'sW', 'padT', 'padL'];
-const poolCheck = (p: P): string | null => {
-  for (const k of ['inH', 'inW', 'c', 'outH', 'outW', 'fH', 'fW', 'sH', 'sW']) if (!(p[k]! >= 1)) return `${k}=${p[k]}`;
-  if (!(p.padT! >= 0 && p.padL! >= 0)) return 'padding';
-  return null;
-};
-const flatN = (p: P) => p.n!;
+const both = allOf;
+const pool = POOL_PARAMS;
+const poolCheck = poolGeometryCheck;
 
 // ---- MoveNet's pre/post-processing ops (assembly/movenet.ts) ----
 // Broadcasting binary ops take 4-D shapes a*, b*, o* (leading 1s added); every
