@@ -28,8 +28,7 @@ import { writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { ALLOWED_STATUSES, PNG_SIG, buildImageCorpus, checkImageAnswer, concat, ihdr, imageCase, pngChunk } from './fuzz-images-cases.mjs';
 import {
-  fmtIsolate, fmtMiB, inspectIsolate, parseArgs, percentile, procMem, resetPeak, readSamples, requireBuild, rmState, seedModels, startDevServer, tempState, uncaughtLines,
-} from './hardening-lib.mjs';
+  fmtIsolate, fmtMiB, inspectIsolate, parseArgs, percentile, procMem, resetPeak, readSamples, requireBuild, rmState, seedModels, startDevServer, tempState, reportFailures, runMain, uncaughtLines } from './hardening-lib.mjs';
 
 const opt = parseArgs(process.argv.slice(2), { cases: 10_000, from: 0, seed: 20261121, maxMs: 10_000, only: -1, json: '', verbose: false });
 const log = (m) => console.log(`fuzz:images: ${m}`);
@@ -140,20 +139,11 @@ async function main() {
     log(`isolate memory: before ${isoBefore}; after ${isoAfter}`);
     log(`bomb check: ${bombs.length} bombs (incl. a 512 MiB PNG zip bomb): Worker process peak RSS ${hwmBeforeBombs.toFixed(1)} -> ${hwmAfterBombs.toFixed(1)} MiB (limit +${BOMB_MIB} MiB)`);
     if (opt.json) writeFileSync(opt.json, JSON.stringify(summary, null, 2));
-    if (failures.length > 0) {
-      log(`${failures.length} FAILURES:`);
-      for (const f of failures.slice(0, 50)) console.log(`  ${f}`);
-      process.exitCode = 1;
-    } else {
-      log('OK: only 2xx and documented 4xx, 0 crashes, 0 5xx');
-    }
+    reportFailures(log, failures, 'OK: only 2xx and documented 4xx, 0 crashes, 0 5xx');
   } finally {
     await server?.stop();
     rmState(state);
   }
 }
 
-main().catch((e) => {
-  console.error(`fuzz:images: ${e.stack ?? e}`);
-  process.exitCode = 1;
-});
+runMain('fuzz:images', main);

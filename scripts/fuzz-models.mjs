@@ -24,8 +24,7 @@ import { join } from 'node:path';
 import { runModelFuzz } from './fuzz-models-cases.mjs';
 import {
   ROOT, fmtIsolate, fmtMiB, inspectIsolate, listLocalKv, loadArtifactModule, parseArgs, procMem, requireBuild, rmState, seedModels,
-  startDevServer, tempState, uncaughtLines,
-} from './hardening-lib.mjs';
+  startDevServer, tempState, reportFailures, runMain, uncaughtLines } from './hardening-lib.mjs';
 
 const opt = parseArgs(process.argv.slice(2), { cases: 3000, seed: 20261121, json: '', verbose: false });
 const log = (m) => console.log(`fuzz:models: ${m}`);
@@ -96,20 +95,11 @@ async function main() {
     log(`workerd process memory (includes Miniflare's local KV holding every stored blob): before ${fmtMiB(memBefore)}; after ${fmtMiB(memAfter)}`);
     log(`isolate memory: before ${isoBefore}; after ${isoAfter}`);
     if (opt.json) writeFileSync(opt.json, JSON.stringify(summary, null, 2));
-    if (failures.length > 0) {
-      log(`${failures.length} FAILURES:`);
-      for (const f of failures.slice(0, 50)) console.log(`  ${f}`);
-      process.exitCode = 1;
-    } else {
-      log('OK: every known-bad artifact got 422 with nothing stored, the old versions kept serving, 0 5xx');
-    }
+    reportFailures(log, failures, 'OK: every known-bad artifact got 422 with nothing stored, the old versions kept serving, 0 5xx');
   } finally {
     await server?.stop();
     rmState(state);
   }
 }
 
-main().catch((e) => {
-  console.error(`fuzz:models: ${e.stack ?? e}`);
-  process.exitCode = 1;
-});
+runMain('fuzz:models', main);

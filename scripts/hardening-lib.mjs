@@ -379,3 +379,22 @@ export async function inspectIsolate(server) {
 export const fmtIsolate = (h, w) =>
   `JS heap ${h.usedMiB.toFixed(1)} MiB used / ${h.totalMiB.toFixed(1)} MiB, ArrayBuffer backing stores ${h.backingStoreMiB.toFixed(1)} MiB` +
   (w ? `, wasm memories ${w.totalMiB.toFixed(1)} MiB (${w.eachMiB.map((x) => x.toFixed(1)).join(' + ')})` : '');
+
+/** End of a hardening run: list the failures (exit code 1) or print the OK line. */
+export function reportFailures(log, failures, okLine, limit = 50) {
+  if (failures.length > 0) {
+    log(`${failures.length} FAILURES:`);
+    for (const f of failures.slice(0, limit)) console.log(`  ${f}`);
+    process.exitCode = 1;
+  } else {
+    log(okLine);
+  }
+}
+
+/** Run a script's async main; an exception prints its stack under the script's name and exits 1. */
+export function runMain(name, main) {
+  main().catch((e) => {
+    console.error(`${name}: ${e.stack ?? e}`);
+    process.exitCode = 1;
+  });
+}

@@ -29,8 +29,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   SAMPLES_DIR, fmtIsolate, fmtMiB, inspectIsolate, parseArgs, procMem, readSamples, requireBuild, rmState, seedModels, startDevServer,
-  tempState, uncaughtLines,
-} from './hardening-lib.mjs';
+  tempState, reportFailures, runMain, uncaughtLines } from './hardening-lib.mjs';
 
 const opt = parseArgs(process.argv.slice(2), {
   requests: 0, concurrency: 0, phases: 2, memoryCeiling: false, maxMinutes: 30, pauseSeconds: 10, json: '', verbose: false,
@@ -225,19 +224,11 @@ async function main() {
     }
     summary.failures = failures;
     if (opt.json) writeFileSync(opt.json, JSON.stringify(summary, null, 2));
-    if (failures.length > 0) {
-      log(`FAILED: ${failures.slice(0, 20).join('; ')}`);
-      process.exitCode = 1;
-    } else {
-      log('OK: 0 5xx, 0 transport errors');
-    }
+    reportFailures(log, failures, 'OK: 0 5xx, 0 transport errors', 20);
   } finally {
     await server?.stop();
     rmState(state);
   }
 }
 
-main().catch((e) => {
-  console.error(`load: ${e.stack ?? e}`);
-  process.exitCode = 1;
-});
+runMain('load', main);
