@@ -108,6 +108,22 @@ export function padding(kind: number, stride: number, dil: number, inSize: numbe
 }
 
 /** CONV_2D / DEPTHWISE_CONV_2D geometry from the filter and options, validated (TFLite's rules). */
+/** FULLY_CONNECTED as a 1x1 conv over `batches` pixels: weights, shapes and format validated. */
+export function fcGeometry(op: TfOperator, x: number[], f: TfTensor | undefined, out: number[], err: (op: TfOperator, msg: string) => never) {
+  if (!f) return err(op, 'missing weights');
+  if (f.shape.length !== 2) err(op, `weights must be 2-D, have shape [${f.shape}]`);
+  if ((op.options.weightsFormat as number) !== 0) err(op, 'shuffled weights format is not supported');
+  const [outC, inDepth] = [f.shape[0]!, f.shape[1]!];
+  const n = numel(x);
+  if (inDepth < 1 || n % inDepth !== 0) err(op, `input of ${n} elements is not a multiple of the weights' depth ${inDepth}`);
+  const batches = n / inDepth;
+  if (numel(out) !== batches * outC) err(op, `output shape [${out}] does not hold ${batches}x${outC}`);
+  return {
+    inH: 1, inW: batches, inC: inDepth, outH: 1, outW: batches, outC, kH: 1, kW: 1, sH: 1, sW: 1, dH: 1, dW: 1,
+    padT: 0, padL: 0, depthMult: 1, actFn: op.options.activation as number,
+  };
+}
+
 export function convGeometry(op: TfOperator, [inH, inW, inC]: [number, number, number], f: TfTensor, err: (op: TfOperator, msg: string) => never) {
   const o = op.options;
   if (f.shape.length !== 4) err(op, `filter must be 4-D, has shape [${f.shape}]`);
@@ -585,20 +601,8 @@ export async function lower(model: TfModel, opts: CompileOptions) {
         break;
       }
       case 'FULLY_CONNECTED': {
-        const x = act(op, 0);
-        const f = op.inputs[1] !== undefined && op.inputs[1] >= 0 ? T[op.inputs[1]]! : err(op, 'missing weights');
-        if (f.shape.length !== 2) err(op, `weights must be 2-D, have shape [${f.shape}]`);
-        if ((o.weightsFormat as number) !== 0) err(op, 'shuffled weights format is not supported');
-        const [outC, inDepth] = [f.shape[0]!, f.shape[1]!];
-        const n = numel(x.shape);
-        if (inDepth < 1 || n % inDepth !== 0) err(op, `input of ${n} elements is not a multiple of the weights' depth ${inDepth}`);
-        const batches = n / inDepth;
-        const out = out0(op);
-        if (numel(out.shape) !== batches * outC) err(op, `output shape [${out.shape}] does not hold ${batches}x${outC}`);
-        lowerConvLike(op, 'conv', {
-          inH: 1, inW: batches, inC: inDepth, outH: 1, outW: batches, outC, kH: 1, kW: 1, sH: 1, sW: 1, dH: 1, dW: 1,
-          padT: 0, padL: 0, depthMult: 1, actFn: o.activation as number, legacyScale: true,
-        });
+        const f = op.inputs[1] !== undefined && op.inputs[1] >= 0 ? T[op.inputs[1]] : undefined;
+        lowerConvLike(op, 'conv', { ...fcGeometry(op, act(op, 0).shape, f, out0(op).shape, err), legacyScale: true });
         break;
       }
       case 'ADD': {

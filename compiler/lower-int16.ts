@@ -4,7 +4,7 @@
 // Kernels: assembly/int16.ts; op table: src/model/ops-int16.ts.
 
 import { constInt8, constInt32, constInt64, type TfOperator, type TfTensor } from './tflite.ts';
-import { convGeometry, padding, type CompileOptions, type TInfo } from './compile.ts';
+import { convGeometry, fcGeometry, padding, type CompileOptions, type TInfo } from './compile.ts';
 import { quantizeMultiplier, activationRange } from '../src/model/quant.ts';
 import { packConvWeights } from '../src/model/pack.ts';
 import { packQ16, packDw16Weights, softmaxInt16Luts } from '../src/model/pack-int16.ts';
@@ -118,18 +118,8 @@ export function lowerInt16Op(c: Int16LowerCtx, op: TfOperator): void {
       return;
     }
     case 'FULLY_CONNECTED': {
-      const x = c.act(op, 0);
-      const f = op.inputs[1] !== undefined && op.inputs[1] >= 0 ? T[op.inputs[1]]! : err(op, 'missing weights');
-      if (f.shape.length !== 2) err(op, `weights must be 2-D, have shape [${f.shape}]`);
-      if ((o.weightsFormat as number) !== 0) err(op, 'shuffled weights format is not supported');
-      const [outC, inDepth] = [f.shape[0]!, f.shape[1]!];
-      const n = numel(x.shape);
-      if (inDepth < 1 || n % inDepth !== 0) err(op, `input of ${n} elements is not a multiple of the weights' depth ${inDepth}`);
-      const batches = n / inDepth;
-      if (numel(c.out0(op).shape) !== batches * outC) err(op, `output shape [${c.out0(op).shape}] does not hold ${batches}x${outC}`);
-      convLike('conv', {
-        inH: 1, inW: batches, inC: inDepth, outH: 1, outW: batches, outC, kH: 1, kW: 1, sH: 1, sW: 1, dH: 1, dW: 1, padT: 0, padL: 0, depthMult: 1, actFn: o.activation as number,
-      });
+      const f = op.inputs[1] !== undefined && op.inputs[1] >= 0 ? T[op.inputs[1]] : undefined;
+      convLike('conv', fcGeometry(op, c.act(op, 0).shape, f, c.out0(op).shape, err));
       return;
     }
     case 'ADD': {
