@@ -39,6 +39,18 @@ export interface ConvCase {
 
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
 
+/** Requant parameter tweaks (applied to a case with >= 21 channels) and the mode packRequant must pick:
+ *  every mode of the fast kernels, for the conv and depthwise tests alike. */
+export const REQUANT_MODE_VARIANTS: [string, (c: ConvCase) => void, number][] = [
+  ['fast', () => {}, 2],
+  ['shift 0', (c) => { c.shift[3] = 0; }, 0],
+  ['shift -25', (c) => { c.shift[9] = -25; c.mult[9] = 2147483647; }, 0],
+  ['M < 2^30', (c) => { c.mult[17] = (1 << 29) + 12345; }, 0],
+  ['left shift', (c) => { c.shift[0] = 1; }, 1],
+  // |bias| >= 2^29: FAST mode without the doubled-accumulator (FAST2) variant
+  ['big bias', (c) => { c.bias[4] = (1 << 29) + 7; c.bias[5] = -(1 << 30); }, 2],
+];
+
 export function jsConv(c: ConvCase): Int8Array {
   const out = new Int8Array(c.outH * c.outW * c.outC);
   const K = c.kH * c.kW * c.inC;

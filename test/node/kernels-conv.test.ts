@@ -5,7 +5,7 @@ import { loadWasm, rng, type Wasm } from './wasm-harness';
 import { packRequant, fastRequantSupported, packConvWeights, packConvRowsWeights, convScratchBytes, convRowsScratchBytes, convRowsPackedBytes } from '../../src/model/pack';
 import { validateOps, type MTensor } from '../../src/model/ops';
 import {
-  jsMbqm, jsConv, runConvRef, runConvFast, runConvRowsFast, rowsEligible, outDim, randomRequant, randomInt8, type ConvCase,
+  jsMbqm, jsConv, runConvRef, runConvFast, runConvRowsFast, rowsEligible, outDim, randomRequant, randomInt8, REQUANT_MODE_VARIANTS, type ConvCase,
 } from './conv-spec';
 
 let wasm: Wasm;
@@ -453,16 +453,7 @@ describe('conv op validation (artifacts are untrusted)', () => {
 describe('requant modes of the fast kernel', () => {
   it('FAST2, FAST, GENERAL (shift 0, shift -25, M < 2^30) and LEFT layers all match the reference', () => {
     const r = rng(77);
-    const variants: [string, (c: ConvCase) => void, number][] = [
-      ['fast', () => {}, 2],
-      ['shift 0', (c) => { c.shift[3] = 0; }, 0],
-      ['shift -25', (c) => { c.shift[9] = -25; c.mult[9] = 2147483647; }, 0],
-      ['M < 2^30', (c) => { c.mult[17] = (1 << 29) + 12345; }, 0],
-      ['left shift', (c) => { c.shift[0] = 1; }, 1],
-      // |bias| >= 2^29: FAST mode without the doubled-accumulator (FAST2) variant
-      ['big bias', (c) => { c.bias[4] = (1 << 29) + 7; c.bias[5] = -(1 << 30); }, 2],
-    ];
-    for (const [name, tweak, mode] of variants) {
+    for (const [name, tweak, mode] of REQUANT_MODE_VARIANTS) {
       for (let i = 0; i < 3; i++) {
         const c = makeCase(r, { inH: 5, inW: 7, inC: 13, outC: 21, k: 3, s: 1, d: 1, mode: 'same' })!;
         tweak(c);
