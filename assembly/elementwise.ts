@@ -4,6 +4,7 @@
 // arithmetic; hot ops have a SIMD kernel beside it, tested on the same vectors.
 
 import { srdhm, rdbp, mbqm, clampi } from './requant';
+import { vrdbp, vmbqmRight } from './simd_requant';
 
 // ---- uint8 <-> int8 domain: x ^ 0x80 == x - 128 (mod 256) ----
 export function flip_sign(ptr: usize, n: i32): void {
@@ -29,30 +30,6 @@ export function add_i8_ref(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
     const raw = mbqm(sa + sb, outMult, outShift) + outOffset;
     store<i8>(outPtr + i, <i8>clampi(raw, actMin, actMax));
   }
-}
-
-// SRDHM for 4 lanes with a positive multiplier (M >= 0), exact: (x*M + 2^30) >> 31
-// @ts-ignore: decorator
-@inline
-function vsrdhm(x: v128, m: v128): v128 {
-  const nudge = i64x2.splat(1 << 30);
-  const lo = i64x2.shr_s(i64x2.add(i64x2.extmul_low_i32x4_s(x, m), nudge), 31);
-  const hi = i64x2.shr_s(i64x2.add(i64x2.extmul_high_i32x4_s(x, m), nudge), 31);
-  return i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
-}
-
-// RoundingDivideByPOT for 4 lanes with a uniform exponent e >= 1 (no overflow for |x| < 2^30)
-// @ts-ignore: decorator
-@inline
-function vrdbp(x: v128, e: i32, half: v128): v128 {
-  return i32x4.shr_s(i32x4.add(i32x4.add(x, half), i32x4.shr_s(x, 31)), e);
-}
-
-// @ts-ignore: decorator
-@inline
-function vmbqmSmall(x: v128, m: v128, e: i32, half: v128): v128 {
-  const y = vsrdhm(x, m);
-  return e > 0 ? vrdbp(y, e, half) : y;
 }
 
 // First ADD stage for 4 lanes, exact: SRDHM(v << L, M) with 9 <= L <= 22, |v| <= 255, 0 <= M < 2^31.
@@ -127,10 +104,10 @@ export function add_i8(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
       const aHi = i32x4.shl(i32x4.extend_high_i16x8_s(a16), leftShift);
       const bLo = i32x4.shl(i32x4.extend_low_i16x8_s(b16), leftShift);
       const bHi = i32x4.shl(i32x4.extend_high_i16x8_s(b16), leftShift);
-      const sLo = i32x4.add(vmbqmSmall(aLo, va, ea, ha), vmbqmSmall(bLo, vb, eb, hb));
-      const sHi = i32x4.add(vmbqmSmall(aHi, va, ea, ha), vmbqmSmall(bHi, vb, eb, hb));
-      const oLo = i32x4.add(vmbqmSmall(sLo, vo, eo, ho), vOut);
-      const oHi = i32x4.add(vmbqmSmall(sHi, vo, eo, ho), vOut);
+      const sLo = i32x4.add(vmbqmRight(aLo, va, ea, ha), vmbqmRight(bLo, vb, eb, hb));
+      const sHi = i32x4.add(vmbqmRight(aHi, va, ea, ha), vmbqmRight(bHi, vb, eb, hb));
+      const oLo = i32x4.add(vmbqmRight(sLo, vo, eo, ho), vOut);
+      const oHi = i32x4.add(vmbqmRight(sHi, vo, eo, ho), vOut);
       const o16 = i16x8.narrow_i32x4_s(oLo, oHi);
       let o8 = i8x16.narrow_i16x8_s(o16, o16);
       o8 = i8x16.min_s(i8x16.max_s(o8, vmin), vmax);

@@ -8,6 +8,7 @@
 
 import { mbqm, clampi } from './requant';
 import { maxpoolRef, avgpoolRef, roundedAverage } from './pool_ref';
+import { vmbqmRight } from './simd_requant';
 
 // ---------------------------------------------------------------------------------------------
 // Shared arithmetic
@@ -464,25 +465,6 @@ export function add_i16_ref(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
     const raw = mbqm(mbqm(a, aMult, aShift) + mbqm(b, bMult, bShift), outMult, outShift) + outOffset;
     store<i16>(outPtr + (<usize>i << 1), <i16>clampi(raw, actMin, actMax));
   }
-}
-
-// SRDHM for 4 lanes, M >= 0: exact (x*M + 2^30) >> 31
-// @ts-ignore: decorator
-@inline
-function vsrdhm(x: v128, m: v128): v128 {
-  const nudge = i64x2.splat(1 << 30);
-  const lo = i64x2.shr_s(i64x2.add(i64x2.extmul_low_i32x4_s(x, m), nudge), 31);
-  const hi = i64x2.shr_s(i64x2.add(i64x2.extmul_high_i32x4_s(x, m), nudge), 31);
-  return i32x4.shuffle(lo, hi, 0, 2, 4, 6);
-}
-
-// RoundingDivideByPOT for 4 lanes, uniform e >= 0 (exact while |x| < 2^30)
-// @ts-ignore: decorator
-@inline
-function vmbqmRight(x: v128, m: v128, e: i32, half: v128): v128 {
-  const y = vsrdhm(x, m);
-  if (e == 0) return y;
-  return i32x4.shr_s(i32x4.add(i32x4.add(y, half), i32x4.shr_s(y, 31)), e);
 }
 
 export function add_i16(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,

@@ -14,6 +14,7 @@
 // without guarding against the two wasm traps (x / 0 and INT_MIN / -1).
 
 import { rdbp, mbqm, clampi, expOnNegativeValues, oneOverOnePlusX } from './requant';
+import { vmbqmRight } from './simd_requant';
 
 // ---------------------------------------------------------------------------
 // Broadcasting: shapes are 4-D (padded with leading 1s); each input dimension
@@ -125,24 +126,6 @@ function lutBinaryI8(aPtr: usize, bPtr: usize, outPtr: usize,
   }
 }
 
-// SaturatingRoundingDoublingHighMul for 4 lanes, multiplier m >= 0: exactly
-// (x*m + 2^30) >> 31 (the nudge/truncation of the scalar form agree for m >= 0)
-// @ts-ignore: decorator
-@inline
-function vsrdhmPos(x: v128, m: v128): v128 {
-  const nudge = i64x2.splat(1 << 30);
-  const lo = i64x2.shr_s(i64x2.add(i64x2.extmul_low_i32x4_s(x, m), nudge), 31);
-  const hi = i64x2.shr_s(i64x2.add(i64x2.extmul_high_i32x4_s(x, m), nudge), 31);
-  return i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
-}
-
-// RoundingDivideByPOT for 4 lanes, exponent e >= 0, |x| < 2^30: (x + half - (x < 0)) >> e
-// @ts-ignore: decorator
-@inline
-function vrdbpSmall(x: v128, e: i32, half: v128): v128 {
-  return e > 0 ? i32x4.shr_s(i32x4.add(i32x4.add(x, half), i32x4.shr_s(x, 31)), e) : x;
-}
-
 // int8 lanes 0..7 of one operand row, as i16 (value + offset); stride 0 = broadcast value
 // @ts-ignore: decorator
 @inline
@@ -176,18 +159,18 @@ function addsubRow(aP: usize, as: i32, bP: usize, bs: i32, oP: usize, n: i32, su
     let saLo = sa0, saHi = sa0, sbLo = sb0, sbHi = sb0;
     if (as) {
       const a16 = row16(aP, as, i, offA, zero);
-      saLo = vrdbpSmall(vsrdhmPos(i32x4.shl(i32x4.extend_low_i16x8_s(a16), leftShift), va), ea, ha);
-      saHi = vrdbpSmall(vsrdhmPos(i32x4.shl(i32x4.extend_high_i16x8_s(a16), leftShift), va), ea, ha);
+      saLo = vmbqmRight(i32x4.shl(i32x4.extend_low_i16x8_s(a16), leftShift), va, ea, ha);
+      saHi = vmbqmRight(i32x4.shl(i32x4.extend_high_i16x8_s(a16), leftShift), va, ea, ha);
     }
     if (bs) {
       const b16 = row16(bP, bs, i, offB, zero);
-      sbLo = vrdbpSmall(vsrdhmPos(i32x4.shl(i32x4.extend_low_i16x8_s(b16), leftShift), vb), eb, hb);
-      sbHi = vrdbpSmall(vsrdhmPos(i32x4.shl(i32x4.extend_high_i16x8_s(b16), leftShift), vb), eb, hb);
+      sbLo = vmbqmRight(i32x4.shl(i32x4.extend_low_i16x8_s(b16), leftShift), vb, eb, hb);
+      sbHi = vmbqmRight(i32x4.shl(i32x4.extend_high_i16x8_s(b16), leftShift), vb, eb, hb);
     }
     const sLo = sub ? i32x4.sub(saLo, sbLo) : i32x4.add(saLo, sbLo);
     const sHi = sub ? i32x4.sub(saHi, sbHi) : i32x4.add(saHi, sbHi);
-    const oLo = i32x4.add(vrdbpSmall(vsrdhmPos(sLo, vo), eo, ho), vOut);
-    const oHi = i32x4.add(vrdbpSmall(vsrdhmPos(sHi, vo), eo, ho), vOut);
+    const oLo = i32x4.add(vmbqmRight(sLo, vo, eo, ho), vOut);
+    const oHi = i32x4.add(vmbqmRight(sHi, vo, eo, ho), vOut);
     v128.store64_lane(oP + <usize>i, narrowClamp(oLo, oHi, vmin, vmax), 0);
   }
   for (; i < n; i++) {
@@ -211,8 +194,8 @@ function mulRow(aP: usize, as: i32, bP: usize, bs: i32, oP: usize, n: i32,
     // |product| <= 255 * 255: exact in i32; x * 2^left wraps like the C++ int32 product
     const pLo = i32x4.shl(i32x4.extmul_low_i16x8_s(a16, b16), left);
     const pHi = i32x4.shl(i32x4.extmul_high_i16x8_s(a16, b16), left);
-    const oLo = i32x4.add(vrdbpSmall(vsrdhmPos(pLo, vm), e, half), vOut);
-    const oHi = i32x4.add(vrdbpSmall(vsrdhmPos(pHi, vm), e, half), vOut);
+    const oLo = i32x4.add(vmbqmRight(pLo, vm, e, half), vOut);
+    const oHi = i32x4.add(vmbqmRight(pHi, vm, e, half), vOut);
     v128.store64_lane(oP + <usize>i, narrowClamp(oLo, oHi, vmin, vmax), 0);
   }
   for (; i < n; i++) {

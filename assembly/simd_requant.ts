@@ -58,6 +58,35 @@ export const RQ_MODE_FAST2: i32 = 3; // test hook only: FAST with pre-doubled ac
 // scratch for partial (< 8 channel) stores
 const partialBuf: usize = memory.data(64, 16);
 
+// ---- Per-tensor vector requantization (ADD stages, MoveNet's elementwise ops, int16 ADD): one
+// multiplier and exponent for all lanes, inputs small enough that no lane overflows ----
+
+// SRDHM for 4 lanes with a multiplier m >= 0, exactly (x*m + 2^30) >> 31 (the scalar form's nudge and
+// truncation agree with this for m >= 0)
+// @ts-ignore: decorator
+@inline
+export function vsrdhmPos(x: v128, m: v128): v128 {
+  const nudge = i64x2.splat(1 << 30);
+  const lo = i64x2.shr_s(i64x2.add(i64x2.extmul_low_i32x4_s(x, m), nudge), 31);
+  const hi = i64x2.shr_s(i64x2.add(i64x2.extmul_high_i32x4_s(x, m), nudge), 31);
+  return i32x4.shuffle(lo, hi, 0, 2, 4, 6);
+}
+
+// RoundingDivideByPOT for 4 lanes with a uniform exponent e >= 1 (no overflow for |x| < 2^30)
+// @ts-ignore: decorator
+@inline
+export function vrdbp(x: v128, e: i32, half: v128): v128 {
+  return i32x4.shr_s(i32x4.add(i32x4.add(x, half), i32x4.shr_s(x, 31)), e);
+}
+
+// MultiplyByQuantizedMultiplier for 4 lanes, right shifts only (exponent e >= 0, half = 2^(e-1))
+// @ts-ignore: decorator
+@inline
+export function vmbqmRight(x: v128, m: v128, e: i32, half: v128): v128 {
+  const y = vsrdhmPos(x, m);
+  return e > 0 ? vrdbp(y, e, half) : y;
+}
+
 // high 32 bits of the 4 i64 lanes of (pa, pb)
 // @ts-ignore: decorator
 @inline
