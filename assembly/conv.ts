@@ -1,7 +1,7 @@
 // CONV_2D / FULLY_CONNECTED, int8 activations, TFLite reference semantics (double-rounding requant).
 import { mbqm, clampi } from './requant';
 import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_MODE_LEFT, RQ_MODE_FAST } from './simd_requant';
-import { biasOff, xw, widen, zeroFill } from './conv_common';
+import { biasOff, xw, widen, zeroFill, storeTransposed4x4 } from './conv_common';
 export { test_vec_requant } from './simd_requant';
 
 // ---------------------------------------------------------------------------------------------
@@ -374,14 +374,7 @@ function interleave4<L>(r0: usize, r1: usize, r2: usize, r3: usize, dst: usize, 
       v0 = v128.load(r0 + (<usize>k << 1)); v1 = v128.load(r1 + (<usize>k << 1));
       v2 = v128.load(r2 + (<usize>k << 1)); v3 = v128.load(r3 + (<usize>k << 1));
     }
-    const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5);
-    const t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
-    const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
-    const t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
-    v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
-    v128.store(dst, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
-    v128.store(dst, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
-    v128.store(dst, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
+    storeTransposed4x4(dst, v0, v1, v2, v3);
     dst += 64;
   }
 }

@@ -9,6 +9,7 @@
 import { mbqm, clampi } from './requant';
 import { maxpoolRef, avgpoolRef, roundedAverage } from './pool_ref';
 import { vmbqmRight } from './simd_requant';
+import { storeTransposed4x4 } from './conv_common';
 
 // ---------------------------------------------------------------------------------------------
 // Shared arithmetic
@@ -326,14 +327,7 @@ export function conv_i16(inPtr: usize, inH: i32, inW: i32, inC: i32, pwPtr: usiz
       let dst = scratch + <usize>g * groupBytes;
       for (let k: usize = 0; k < <usize>Kp << 1; k += 16) {
         const v0 = v128.load(r0 + k), v1 = v128.load(r1 + k), v2 = v128.load(r2 + k), v3 = v128.load(r3 + k);
-        const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5);
-        const t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
-        const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
-        const t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
-        v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
-        v128.store(dst, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
-        v128.store(dst, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
-        v128.store(dst, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
+        storeTransposed4x4(dst, v0, v1, v2, v3);
         dst += 64;
       }
     }
