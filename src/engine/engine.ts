@@ -270,7 +270,7 @@ class Model implements LoadedModel {
 
 /** Same-shape int8 ADDs of at least this many elements run through a 64 KB result table built at load
  *  (add_i8_lut_build: 65536 evaluations of the exact add_i8 kernel, ~0.1 ms); smaller ones keep add_i8. */
-export const ADD_LUT_MIN_ELEMENTS = 16384;
+const ADD_LUT_MIN_ELEMENTS = 16384;
 const ADD_LUT_BYTES = 65536;
 const usesAddLut = (op: MOp) => op.kind === 'add_i8' && (op.p.n as number) >= ADD_LUT_MIN_ELEMENTS;
 
@@ -278,7 +278,7 @@ const usesAddLut = (op: MOp) => op.kind === 'add_i8' && (op.p.n as number) >= AD
  *  int8 weights widened to int16 at load (the kernels' wIs16 path: plain vector loads instead of
  *  sign-extending ones, 3-7% faster on these GEMM-bound layers, for one more byte per weight of engine
  *  memory). The artifact keeps int8 weights. */
-export const WIDEN_MIN_K = 64;
+const WIDEN_MIN_K = 64;
 const widens = (op: MOp) => {
   const p = op.p as Record<string, number>;
   return op.kind === 'conv_i8' && p.fast === 1 && !p.rows && !p.wIs16 && p.outH! * p.outW! >= 4 && p.kH! * p.kW! * p.inC! >= WIDEN_MIN_K;

@@ -6,9 +6,9 @@
 type P = Record<string, number>;
 
 /** Largest single dimension, stride or dilation. */
-export const MAX_DIM = 1 << 20;
+const MAX_DIM = 1 << 20;
 /** Largest K = kH*kW*inC (real models stay below ~2^14). */
-export const MAX_K = 1 << 24;
+const MAX_K = 1 << 24;
 
 /** Names of the geometry params. */
 export const CONV_PARAMS = ['inH', 'inW', 'inC', 'outH', 'outW', 'outC', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'padT', 'padL'];
