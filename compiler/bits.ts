@@ -17,7 +17,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { constInt8, constInt32, type TfModel, type TfTensor } from './tflite.ts';
 import { lower, CompileError, type CompileOptions } from './compile.ts';
 import { roundHalfAway } from '../src/model/quant.ts';
-import { packConvFast, packDepthwiseWeights, packRequant } from '../src/model/pack.ts';
+import { packConvFast, packDepthwiseWeights, packRequant, weightAbsSums } from '../src/model/pack.ts';
 import { encodeNibbles } from '../src/model/wbits.ts';
 import { parseArtifact, writeArtifact, type ArtifactManifest } from '../src/model/artifact.ts';
 import type { MOp, WeightSlot } from '../src/model/ops.ts';
@@ -387,7 +387,7 @@ export async function encodeWeightBits(artifact: Uint8Array, ref: Uint8Array, cf
     if (p.fast) {
       const C = p.outC!;
       const raw = new Int32Array(rslot('q').slice(0, 12 * C).buffer);
-      const repackedQ = packRequant(raw.subarray(0, C), raw.subarray(C, 2 * C), raw.subarray(2 * C, 3 * C));
+      const repackedQ = packRequant(raw.subarray(0, C), raw.subarray(C, 2 * C), raw.subarray(2 * C, 3 * C), weightAbsSums(logical, C, !isConv));
       if (!eqBytes(repackedQ, qBytes)) throw new CompileError(`${op.src}: internal error: requant parameters do not round-trip`);
       qBytes = new Uint8Array(raw.buffer);
       np.qEnc = 1;

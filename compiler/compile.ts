@@ -19,7 +19,7 @@ import {
 } from './tflite.ts';
 import { quantizeMultiplier, preprocessSoftmaxScaling, calculateInputRadius, activationRange, activationRangeFloat, f32 } from '../src/model/quant.ts';
 import { frexp, roundHalfAway } from '../src/model/quant.ts';
-import { packConvFast, packDepthwiseWeights, packRequant, fastRequantSupported, fastDepthwiseSupported, convRowsEligible } from '../src/model/pack.ts';
+import { packConvFast, packDepthwiseWeights, packRequant, weightAbsSums, fastRequantSupported, fastDepthwiseSupported, convRowsEligible } from '../src/model/pack.ts';
 import { OPS, type MOp, type MTensor, type OpKind, type WeightSlot } from '../src/model/ops.ts';
 import { writeArtifact, type ArtifactManifest, type Precision } from '../src/model/artifact.ts';
 import type { InputSpec, OutputSpec, PixelNormalization } from '../src/engine/types.ts';
@@ -362,7 +362,7 @@ export async function lower(model: TfModel, opts: CompileOptions) {
       const packed = kind === 'conv'
         ? packConvFast(fd.w, { outC: g.outC, kH: g.kH, kW: g.kW, inC: g.inC, rows: rows ? 1 : 0 })
         : packDepthwiseWeights(fd.w, g.kH, g.kW, g.outC);
-      w = { w: W.add(packed), q: W.add(packRequant(bias, mult, shift)) };
+      w = { w: W.add(packed), q: W.add(packRequant(bias, mult, shift, weightAbsSums(fd.w, g.outC, kind === 'dw'))) };
     } else {
       const q = new Int32Array(3 * g.outC);
       q.set(bias, 0); q.set(mult, g.outC); q.set(shift, 2 * g.outC);

@@ -84,31 +84,55 @@ export function packDepthwiseWeights(w: Int8Array | Int16Array, kh: number, kw: 
 
 /**
  * Requant block for the fast kernels (layout documented in assembly/simd_requant.ts): 16-byte header
- * [i32 mode, i32 nBlocks, i32 biasSmall (every |bias| < 2^29), 0], then per block of 8 output channels 384 bytes:
+ * [i32 mode, i32 nBlocks, i32 biasSmall (FAST2 allowed, below), 0], then per block of 8 output channels 384 bytes:
  *   +0 i32[8] bias | +32 i32[16] M pairs [M0 M0 M1 M1 ...] | +96 i32[16] 2^L pairs | +160 i32[8] R |
  *   +192 i32[8] c = 2^(R-1) (0 if R = 0) | +224 i32[8] (1<<R)-1 | +256 i32[8] ((1<<R)-1)>>1 |
  *   +288 i64[8] 2^31 + c * 2^32 | +352 i32[8] 2 * bias (used when biasSmall)
  * with L = max(shift, 0), R = max(-shift, 0) mod 32 (wasm / JS shift semantics, exactly like the scalar
- * spec). mode: LEFT if any shift > 0; else FAST if every channel has 1 <= R <= 21 and M = 0 or
- * M >= 2^30 (always true for TFLite's QuantizeMultiplier); else GENERAL.
+ * spec). mode: LEFT if any shift > 0; else FAST if every channel has M = 0, or M >= 2^30 (always true
+ * for TFLite's QuantizeMultiplier) and 1 <= R <= 21 (or R <= 31 where no reachable accumulator exceeds
+ * 2^30); else GENERAL. biasSmall (FAST2 allowed): every reachable |acc| < 2^30. Reachable bounds come
+ * from wAbs (weightAbsSums) when given; without it: |bias| < 2^29 (the kernels add taps * 255 * 255 <
+ * 2^29). With wAbs, all-zero-weight channels are first rewritten to an equivalent small triple (below).
  * Padded channels are zero except 2^L = 1.
  */
-export function packRequant(bias: Int32Array, mult: Int32Array, shift: Int32Array): Uint8Array {
-  const n = mult.length;
+export function packRequant(bias0: Int32Array, mult0: Int32Array, shift0: Int32Array, wAbs?: Float64Array): Uint8Array {
+  const n = mult0.length;
   const nb = Math.ceil(n / 8);
   const q = new Int32Array((RQ_HEADER_BYTES + nb * RQ_BLOCK_BYTES) / 4);
+  let bias = bias0, mult = mult0, shift = shift0;
+  let accMax: Float64Array | undefined;
+  if (wAbs) {
+    // Channels whose weights are all zero output one constant, r0 = MultiplyByQuantizedMultiplier(bias):
+    // requantize them as (4 * r0, 2^30, -1) instead, which gives r0 exactly in every mode (SRDHM -> 2 * r0,
+    // RDBP by 1 -> r0) with small accumulators. r0 is clamped to +-1024: outZp + r0 saturates int8 alike.
+    bias = bias0.slice(); mult = mult0.slice(); shift = shift0.slice();
+    accMax = new Float64Array(n);
+    for (let c = 0; c < n; c++) {
+      if (wAbs[c] === 0) {
+        const r0 = Math.max(-1024, Math.min(1024, mbqmExact(bias0[c]!, mult0[c]!, shift0[c]!)));
+        bias[c] = 4 * r0; mult[c] = 1 << 30; shift[c] = -1;
+      }
+      accMax[c] = Math.abs(bias[c]!) + 255 * wAbs[c]!;
+    }
+  }
   let hasLeft = false, allFast = true;
   for (let c = 0; c < n; c++) {
     const s = shift[c] | 0;
     if (s > 0) hasLeft = true;
     const R = (s > 0 ? 0 : -s) & 31;
     const M = mult[c] | 0;
-    if (R < 1 || R > 21 || (M !== 0 && M < 1 << 30)) allFast = false;
+    // R > 21: FAST's clamp of the accumulators to <= 2^30 could change a result that does not saturate,
+    // unless no reachable accumulator exceeds 2^30. M = 0 gives 0 for any R.
+    const fastR = M === 0 || (R >= 1 && (R <= 21 || (accMax !== undefined && accMax[c]! <= 2 ** 30)));
+    if (!fastR || (M !== 0 && M < 1 << 30)) allFast = false;
   }
   q[0] = hasLeft ? RQ_MODE_LEFT : allFast ? RQ_MODE_FAST : RQ_MODE_GENERAL;
   q[1] = nb;
+  // FAST2 (doubled accumulators) needs every |acc| < 2^30: from the reachable bound when known, else
+  // from |bias| < 2^29 with the kernels' own check taps * 255 * 255 < 2^29
   let small = 1;
-  for (let c = 0; c < n; c++) if (Math.abs(bias[c] | 0) >= 1 << 29) small = 0;
+  for (let c = 0; c < n; c++) if (accMax !== undefined ? !(accMax[c]! < 2 ** 30) : Math.abs(bias[c] | 0) >= 1 << 29) small = 0;
   q[2] = small;
   for (let b = 0; b < nb; b++) {
     const o = (RQ_HEADER_BYTES + b * RQ_BLOCK_BYTES) / 4;
@@ -134,6 +158,40 @@ export function packRequant(bias: Int32Array, mult: Int32Array, shift: Int32Arra
     }
   }
   return new Uint8Array(q.buffer);
+}
+
+/**
+ * sum |w - wZp| per output channel of a conv / depthwise layer, for packRequant: the accumulators of
+ * channel c stay within |bias| + 255 * sum (inputs minus their zero point lie in [-255, 255]), partial
+ * sums included. w holds int8 weights with zero point 0 or int16 values w - wZp; channels are the outer
+ * dimension (conv OHWI, channelMinor false) or the innermost one (depthwise [1][kh][kw][c], true).
+ */
+export function weightAbsSums(w: Int8Array | Int16Array, channels: number, channelMinor: boolean): Float64Array {
+  const out = new Float64Array(channels);
+  const per = Math.floor(w.length / channels);
+  for (let i = 0; i < per * channels; i++) {
+    const c = channelMinor ? i % channels : Math.floor(i / per);
+    out[c] += Math.abs(w[i]!);
+  }
+  return out;
+}
+
+/** tflite::MultiplyByQuantizedMultiplier (double rounding, shifts mod 32 like the kernels), exactly. */
+export function mbqmExact(x: number, m: number, shift: number): number {
+  const left = shift > 0 ? shift & 31 : 0;
+  const right = shift > 0 ? 0 : -shift & 31;
+  const a = Math.imul(x, (1 << left) | 0);
+  let y: number;
+  if (a === INT32_MIN && (m | 0) === INT32_MIN) y = 2147483647;
+  else {
+    const ab = BigInt(a) * BigInt(m | 0);
+    const nudge = ab >= 0n ? 1n << 30n : 1n - (1n << 30n);
+    y = Number((ab + nudge) / (1n << 31n)); // truncating division, like C++
+  }
+  const mask = right === 0 ? 0 : 2 ** right - 1;
+  const rem = right === 0 ? 0 : Number(BigInt.asUintN(32, BigInt(y)) & BigInt(mask));
+  const thr = Math.floor(mask / 2) + (y < 0 ? 1 : 0);
+  return (y >> right) + (rem > thr ? 1 : 0);
 }
 
 /**

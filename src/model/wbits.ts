@@ -8,7 +8,7 @@
 
 import type { ArtifactManifest } from './artifact.ts';
 import { validateOps, type MOp, type WeightSlot } from './ops.ts';
-import { packConvFast, packDepthwiseWeights, packRequant } from './pack.ts';
+import { packConvFast, packDepthwiseWeights, packRequant, weightAbsSums } from './pack.ts';
 
 export function hasEncodedWeights(m: Pick<ArtifactManifest, 'ops'>): boolean {
   return m.ops.some((op) => (op.kind === 'conv_i8' || op.kind === 'dw_i8') && (op.p.wEnc || op.p.qEnc));
@@ -56,11 +56,11 @@ export function expandWeights(m: ArtifactManifest, weights: Uint8Array): { manif
     const p = op.p;
     const enc = (op.kind === 'conv_i8' || op.kind === 'dw_i8') && (p.wEnc || p.qEnc);
     const w: Record<string, WeightSlot> = {};
+    const count = op.kind === 'conv_i8' ? p.outC! * p.kH! * p.kW! * p.inC! : p.outC! * p.kH! * p.kW!;
+    const logical = enc && p.wEnc && op.w.w ? decodeWeights(weights.subarray(op.w.w[0], op.w.w[0] + op.w.w[1]), p.wEnc, count) : undefined;
     for (const [name, [off, len]] of Object.entries(op.w)) {
       const raw = weights.subarray(off, off + len);
-      if (enc && name === 'w' && p.wEnc) {
-        const count = op.kind === 'conv_i8' ? p.outC! * p.kH! * p.kW! * p.inC! : p.outC! * p.kH! * p.kW!;
-        const logical = decodeWeights(raw, p.wEnc, count);
+      if (enc && name === 'w' && logical) {
         const bytes = !p.fast ? new Uint8Array(logical.buffer)
           : op.kind === 'conv_i8' ? packConvFast(logical, p)
             : packDepthwiseWeights(logical, p.kH!, p.kW!, p.outC!);
@@ -68,7 +68,7 @@ export function expandWeights(m: ArtifactManifest, weights: Uint8Array): { manif
       } else if (enc && name === 'q' && p.qEnc && p.fast) {
         const C = p.outC!;
         const q = new Int32Array(raw.slice(0, 12 * C).buffer);
-        w[name] = add(packRequant(q.subarray(0, C), q.subarray(C, 2 * C), q.subarray(2 * C, 3 * C)));
+        w[name] = add(packRequant(q.subarray(0, C), q.subarray(C, 2 * C), q.subarray(2 * C, 3 * C), logical && weightAbsSums(logical, C, op.kind === 'dw_i8')));
       } else {
         w[name] = add(raw);
       }

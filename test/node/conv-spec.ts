@@ -1,7 +1,9 @@
 // Independent JS statement of the conv / depthwise formulas (TFLite reference integer kernels,
 // double-rounding requant) and helpers to run the wasm kernels on the same data.
 import type { Wasm } from './wasm-harness';
-import { packConvWeights, packConvRowsWeights, packDepthwiseWeights, packRequant, convScratchBytes, convRowsScratchBytes, convRowsEligible } from '../../src/model/pack';
+import {
+  packConvWeights, packConvRowsWeights, packDepthwiseWeights, packRequant, weightAbsSums, convScratchBytes, convRowsScratchBytes, convRowsEligible,
+} from '../../src/model/pack';
 
 const I32_MIN = -2147483648;
 const I32_MAX = 2147483647;
@@ -33,7 +35,7 @@ export interface ConvCase {
   bias: Int32Array; mult: Int32Array; shift: Int32Array;
   outH: number; outW: number; outC: number; outZp: number; actMin: number; actMax: number;
   kH: number; kW: number; sH: number; sW: number; dH: number; dW: number; padTop: number; padLeft: number;
-  depthMult?: number;
+  depthMult?: number; // set by (and only by) depthwise cases
   input: Int8Array;
 }
 
@@ -102,11 +104,11 @@ export function runConvRef(wasm: Wasm, c: ConvCase): Int8Array {
 }
 
 /** Runs conv_i8; also checks that nothing outside the output tensor was written. */
-export function runConvFast(wasm: Wasm, c: ConvCase): Int8Array {
+export function runConvFast(wasm: Wasm, c: ConvCase, reach = false): Int8Array {
   wasm.reset();
   const inP = wasm.put(c.input);
   const pw = wasm.put(packConvWeights(c.w, c.outC, c.kH, c.kW, c.inC));
-  const q = wasm.put(packRequant(c.bias, c.mult, c.shift));
+  const q = wasm.put(requantFor(c, reach));
   const scratch = wasm.alloc(convScratchBytes(c.kH, c.kW, c.inC, c.outW));
   const n = c.outH * c.outW * c.outC;
   const guard = 64;
@@ -124,12 +126,12 @@ export function rowsEligible(c: ConvCase): boolean {
 }
 
 /** Runs conv_rows_i8 (the rows variant); also checks that nothing outside the output tensor was written. */
-export function runConvRowsFast(wasm: Wasm, c: ConvCase): Int8Array {
+export function runConvRowsFast(wasm: Wasm, c: ConvCase, reach = false): Int8Array {
   if (!(c.w instanceof Int8Array) || c.dW !== 1) throw new Error('rows variant: int8 weights and dilationW 1 only');
   wasm.reset();
   const inP = wasm.put(c.input);
   const pw = wasm.put(packConvRowsWeights(c.w, c.outC, c.kH, c.kW, c.inC));
-  const q = wasm.put(packRequant(c.bias, c.mult, c.shift));
+  const q = wasm.put(requantFor(c, reach));
   const scratch = wasm.alloc(convRowsScratchBytes(c.kH, c.kW, c.inC, c.outW, c.sW));
   const n = c.outH * c.outW * c.outC;
   const guard = 64;
@@ -139,6 +141,39 @@ export function runConvRowsFast(wasm: Wasm, c: ConvCase): Int8Array {
     oP, c.outH, c.outW, c.outC, c.outZp, c.actMin, c.actMax, c.kH, c.kW, c.sH, c.sW, c.dH, c.padTop, c.padLeft, scratch);
   checkGuards(wasm, oP, n, guard);
   return wasm.i8(oP, n);
+}
+
+/**
+ * The fast kernels' requant block for a case: as packed without the weights (the conservative mode
+ * choice), or with reach = true as the compiler packs it (reachable accumulator bounds from the weights).
+ */
+export function requantFor(c: ConvCase, reach: boolean): Uint8Array {
+  // depthwise cases carry depthMult; their weights are [kH][kW][outC] (channel innermost)
+  return packRequant(c.bias, c.mult, c.shift, reach ? weightAbsSums(c.w, c.outC, c.depthMult !== undefined) : undefined);
+}
+
+/** Whether the compiler's packing (reach = true) differs from the conservative one for this case. */
+export function reachDiffers(c: ConvCase): boolean {
+  const a = requantFor(c, true), b = requantFor(c, false);
+  return a.length !== b.length || a.some((x, i) => x !== b[i]);
+}
+
+/**
+ * Dead channels and huge requant exponents, as post-training quantization leaves them (vww_96_int8):
+ * every weight of some channels zero with |bias| just above 2^30, right shifts up to 31 (with and
+ * without weights), and one M = 0 channel with shift 0.
+ */
+export function withDeadChannels(c: ConvCase, rnd: { int(lo: number, hi: number): number }): ConvCase {
+  const dw = c.depthMult !== undefined;
+  const per = c.w.length / c.outC;
+  const dead = (co: number) => { for (let k = 0; k < per; k++) c.w[dw ? k * c.outC + co : co * per + k] = 0; };
+  for (let co = 0; co < c.outC; co++) {
+    const kind = co % 5;
+    if (kind === 0) { dead(co); c.bias[co] = rnd.int(0, 1) ? 1073741952 : -1073741952; c.shift[co] = -rnd.int(22, 31); }
+    else if (kind === 1) { c.shift[co] = -rnd.int(22, 31); c.bias[co] = rnd.int(-(1 << 28), 1 << 28); }
+    else if (kind === 2 && co < 5) { c.mult[co] = 0; c.shift[co] = 0; }
+  }
+  return c;
 }
 
 export function runDwRef(wasm: Wasm, c: ConvCase): Int8Array {
@@ -152,11 +187,11 @@ export function runDwRef(wasm: Wasm, c: ConvCase): Int8Array {
   return wasm.i8(oP, n);
 }
 
-export function runDwFast(wasm: Wasm, c: ConvCase): Int8Array {
+export function runDwFast(wasm: Wasm, c: ConvCase, reach = false): Int8Array {
   wasm.reset();
   const inP = wasm.put(c.input);
   const pw = wasm.put(packDepthwiseWeights(c.w, c.kH, c.kW, c.outC));
-  const q = wasm.put(packRequant(c.bias, c.mult, c.shift));
+  const q = wasm.put(requantFor(c, reach));
   const n = c.outH * c.outW * c.outC;
   const guard = 64;
   const oP = wasm.alloc(n + 2 * guard) + guard;

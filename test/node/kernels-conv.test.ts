@@ -2,10 +2,11 @@
 // independent JS statement of the formula, and conv_i8 (fast) against conv_ref_i8, byte for byte.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadWasm, rng, type Wasm } from './wasm-harness';
-import { packRequant, fastRequantSupported, packConvWeights, packConvRowsWeights, convScratchBytes, convRowsScratchBytes, convRowsPackedBytes } from '../../src/model/pack';
+import { packRequant, mbqmExact, weightAbsSums, fastRequantSupported, packConvWeights, packConvRowsWeights, convScratchBytes, convRowsScratchBytes, convRowsPackedBytes } from '../../src/model/pack';
 import { validateOps, type MTensor } from '../../src/model/ops';
 import {
   jsMbqm, jsConv, runConvRef, runConvFast, runConvRowsFast, rowsEligible, outDim, randomRequant, randomInt8, REQUANT_MODE_VARIANTS, type ConvCase,
+  requantFor, reachDiffers, withDeadChannels,
 } from './conv-spec';
 
 let wasm: Wasm;
@@ -108,6 +109,21 @@ describe('vector requant == MultiplyByQuantizedMultiplier', () => {
       for (let i = 0; i < x.length; i++) x[i] = randX(r);
       expect(checkRequant(x, m, s, batch === 0)).toBe(MODE_GENERAL);
     }
+  });
+
+  it('mbqmExact (pack.ts, used to fold all-zero-weight channels) == the independent JS formula', () => {
+    const r = rng(5);
+    for (let i = 0; i < 200000; i++) {
+      const x = randX(r), m = randM(r), s = i % 7 === 0 ? r.int(0, 6) : -r.int(0, 31);
+      expect(mbqmExact(x, m, s), `${x} ${m} ${s}`).toBe(jsMbqm(x, m, s));
+    }
+    expect(mbqmExact(-2147483648, -2147483648, 0)).toBe(jsMbqm(-2147483648, -2147483648, 0));
+  });
+
+  it('weightAbsSums: conv channels outermost, depthwise channels innermost', () => {
+    const w = Int8Array.from([1, -2, 3, -4, 5, -6]);
+    expect(Array.from(weightAbsSums(w, 2, false))).toEqual([6, 15]);
+    expect(Array.from(weightAbsSums(w, 2, true))).toEqual([9, 12]);
   });
 
   it('random triples with shifts -21..-1 (4M values, FAST and GENERAL modes)', () => {
@@ -249,6 +265,7 @@ const desc = (c: ConvCase) =>
 
 const stats = { inside: 0, total: 0 };
 let rowsCases = 0;
+let reachCases = 0;
 function fastEqualsRef(c: ConvCase) {
   const ref = runConvRef(wasm, c);
   for (const v of ref) { stats.total++; if (v > c.actMin && v < c.actMax) stats.inside++; }
@@ -260,6 +277,14 @@ function fastEqualsRef(c: ConvCase) {
     const rows = runConvRowsFast(wasm, c);
     const j = firstDiff(rows, ref);
     if (j >= 0) throw new Error(`conv_rows_i8 != conv_ref_i8 at ${j} (${rows[j]} vs ${ref[j]}): ${desc(c)}`);
+  }
+  // packed as the compiler does (requant mode from the reachable accumulator bounds), where that differs
+  if (reachDiffers(c)) {
+    reachCases++;
+    for (const [name, out] of [['conv_i8', runConvFast(wasm, c, true)], ...(rowsEligible(c) ? [['conv_rows_i8', runConvRowsFast(wasm, c, true)] as const] : [])] as const) {
+      const j = firstDiff(out, ref);
+      if (j >= 0) throw new Error(`${name} (reach packing) != conv_ref_i8 at ${j} (${out[j]} vs ${ref[j]}): ${desc(c)}`);
+    }
   }
   return ref;
 }
@@ -451,6 +476,20 @@ describe('conv op validation (artifacts are untrusted)', () => {
 });
 
 describe('requant modes of the fast kernel', () => {
+  it('compiler packing: dead channels, right shifts up to 31 and huge biases stay on FAST / FAST2', () => {
+    const r = rng(78);
+    const before = reachCases;
+    for (let i = 0; i < 12; i++) {
+      const c = withDeadChannels(makeCase(r, { inH: 6, inW: 7, inC: 1 + (i % 5) * 4, outC: 21 + i, k: [1, 3][i % 2], s: 1 + (i % 3 === 2 ? 1 : 0), d: 1, mode: 'same' })!, r);
+      const q = new Int32Array(requantFor(c, true).buffer);
+      expect(q[0], 'mode').toBe(2);
+      expect(q[2], 'FAST2 flag').toBe(1);
+      expect(new Int32Array(requantFor(c, false).buffer)[0], 'conservative mode').toBe(0);
+      fastEqualsRef(c);
+    }
+    expect(reachCases - before).toBe(12);
+  });
+
   it('FAST2, FAST, GENERAL (shift 0, shift -25, M < 2^30) and LEFT layers all match the reference', () => {
     const r = rng(77);
     for (const [name, tweak, mode] of REQUANT_MODE_VARIANTS) {

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadWasm, rng, type Wasm } from './wasm-harness';
 import { packDepthwiseWeights, fastDepthwiseSupported, packRequant } from '../../src/model/pack';
 import {
- jsDepthwise, runDwRef, runDwFast, outDim, randomRequant, randomInt8, REQUANT_MODE_VARIANTS, type ConvCase,
+ jsDepthwise, runDwRef, runDwFast, requantFor, reachDiffers, withDeadChannels, outDim, randomRequant, randomInt8, REQUANT_MODE_VARIANTS, type ConvCase,
 } from './conv-spec';
 
 let wasm: Wasm;
@@ -54,13 +54,20 @@ function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return a.length === b.length ? -1 : a.length;
 }
 
-const stats = { inside: 0, total: 0 };
+const stats = { inside: 0, total: 0, reach: 0 };
 function fastEqualsRef(c: ConvCase) {
   const ref = runDwRef(wasm, c);
   for (const v of ref) { stats.total++; if (v > c.actMin && v < c.actMax) stats.inside++; }
   const fast = runDwFast(wasm, c);
   const i = firstDiff(fast, ref);
   if (i >= 0) throw new Error(`dw_i8 != dw_ref_i8 at ${i} (${fast[i]} vs ${ref[i]}): ${desc(c)}`);
+  // packed as the compiler does (requant mode from the reachable accumulator bounds), where that differs
+  if (reachDiffers(c)) {
+    stats.reach++;
+    const out = runDwFast(wasm, c, true);
+    const j = firstDiff(out, ref);
+    if (j >= 0) throw new Error(`dw_i8 (reach packing) != dw_ref_i8 at ${j} (${out[j]} vs ${ref[j]}): ${desc(c)}`);
+  }
   return ref;
 }
 
@@ -166,6 +173,20 @@ describe('dw_i8 == dw_ref_i8 (byte-identical)', () => {
   });
 
 describe('requant modes of the fast kernel', () => {
+  it('compiler packing: dead channels, right shifts up to 31 and huge biases stay on FAST / FAST2', () => {
+    const r = rng(78);
+    const before = stats.reach;
+    for (let i = 0; i < 10; i++) {
+      const c = withDeadChannels(makeCase(r, { inH: 5 + i, inW: 7, c: 21 + 3 * i, k: 3, s: 1 + (i % 2), d: 1, mode: 'same', w16: i % 4 === 3 })!, r);
+      const q = new Int32Array(requantFor(c, true).buffer);
+      expect(q[0], 'mode').toBe(2);
+      expect(q[2], 'FAST2 flag').toBe(1);
+      expect(new Int32Array(requantFor(c, false).buffer)[0], 'conservative mode').toBe(0);
+      fastEqualsRef(c);
+    }
+    expect(stats.reach - before).toBe(10);
+  });
+
   it('FAST2, FAST, GENERAL (shift 0, shift -25, M < 2^30) and LEFT layers all match the reference', () => {
     const r = rng(77);
     for (const [name, tweak, mode] of REQUANT_MODE_VARIANTS) {
