@@ -22,18 +22,31 @@
 //         |acc| < 2^30: the requant block flags |bias| < 2^29 and the kernel checks K * 255 * 255 < 2^29.
 //         Then no clamp is needed (y <= 2^30) and SRDHM skips its doubling:
 //         y + c = hi32((2v)*M + 2^31 + c*2^32).
+//     FAST2F: FAST2 where the compiler proved every reachable |acc| <= 2^22 - 2 (header flag, from the
+//         weights and biases), so A = 2*acc satisfies |A| <= 2^23 - 4. Lanes stay channels (no
+//         transposes, no variable shifts, no 64-bit products): with P = A*M (|P| < 2^54 - 2^32) and
+//         Ls = the low 32 bits of P as a signed value (i32x4.mul), y = SRDHM = floor((P + 2^31) / 2^32)
+//         = (P - Ls) / 2^32 exactly, because Ls + 2^31 lies in [0, 2^32). In f32, d = fl(fl(A*fl(M)) -
+//         fl(Ls)) differs from P - Ls by at most |A|*2^6 + 2^29 + 2^6 + 2^29 < 2^31 (A is exact below
+//         2^24, |fl(M) - M| <= 2^6, the two roundings of values < 2^54 are <= 2^29 each), so adding and
+//         subtracting 1.5*2^55 (whose ulp is 2^32) rounds d to exactly y*2^32. Then
+//         (y*2^32 + copysign(2^31, y)) * 2^-(32+R) = (y +- 1/2) / 2^R is exact (|y| < 2^22), never a tie
+//         (a half-integer over 2^R with R >= 1), and rounding it to the nearest integer (adding and
+//         subtracting 1.5*2^23 as bits) gives round-half-away-from-zero of y / 2^R = RDBP(y, R).
+//         M = 0 gives 0. It uses fewer shuffle-port operations than FAST2, which bound these kernels on x86.
 // Requant modes are compile-time type parameters Q: i64 = LEFT (some shift > 0; GENERAL rounding),
-// i32 = GENERAL, i16 = FAST, i8 = FAST2.
+// i32 = GENERAL, i16 = FAST, i8 = FAST2, u8 = FAST2F (every sizeof<Q>() == 1 path is FAST2's otherwise).
 //
 // Requant block (packRequant in src/model/pack.ts): 16-byte header
-//   [i32 mode (0 GENERAL, 1 LEFT, 2 FAST), i32 nBlocks, i32 biasSmall (every |bias| < 2^29), 0]
+//   [i32 mode (0 GENERAL, 1 LEFT, 2 FAST), i32 nBlocks, i32 biasSmall (FAST2 allowed), i32 floatExact
+//    (FAST2F allowed)]
 // then per block of 8 channels RQ_BLOCK = 384 bytes:
 //   +0   i32[8]  bias
 //   +32  i32[16] M pairs  [M0 M0 M1 M1 | M2 M2 M3 M3 | M4 M4 M5 M5 | M6 M6 M7 M7]
-//   +96  i32[16] 2^L pairs (same order)
+//   +96  i32[16] 2^L pairs (same order); in FAST mode with floatExact: i32[8] M, then f32[8] fl(M)
 //   +160 i32[8]  R
 //   +192 i32[8]  2^(R-1) (0 if R = 0)
-//   +224 i32[8]  (1 << R) - 1
+//   +224 i32[8]  (1 << R) - 1; in FAST mode with floatExact: f32[8] 2^-(32+R)
 //   +256 i32[8]  ((1 << R) - 1) >> 1
 //   +288 i64[8]  2^31 + 2^(R-1) * 2^32 (FAST mode rounding constants)
 //   +352 i32[8]  2 * bias (FAST2)
@@ -49,11 +62,15 @@ const RQ_C: usize = 192;
 const RQ_MASK: usize = 224;
 const RQ_THR: usize = 256;
 const RQ_K: usize = 288;
+const RQ_FM_I: usize = 96; // FAST2F: i32 M, then f32 fl(M) at +128, f32 2^-(32+R) at +224
+const RQ_FM_F: usize = 128;
+const RQ_FS: usize = 224;
 
 export const RQ_MODE_GENERAL: i32 = 0;
 export const RQ_MODE_LEFT: i32 = 1;
 export const RQ_MODE_FAST: i32 = 2;
 export const RQ_MODE_FAST2: i32 = 3; // test hook only: FAST with pre-doubled accumulators
+export const RQ_MODE_FAST2F: i32 = 4; // test hook only: FAST2F (floatExact blocks)
 
 // scratch for partial (< 8 channel) stores
 const partialBuf: usize = memory.data(64, 16);
@@ -140,6 +157,30 @@ function rk<Q>(qb: usize, c: usize): v128 {
   return i64x2.splat(0x80000000);
 }
 
+// FAST2F for one pixel's 4 channels (lanes = channels): a = doubled accumulators, mi / mf / sf the
+// channels' M, fl(M) and 2^-(32+R); returns RDBP(SRDHM(a/2, M), R) (see the header).
+// @ts-ignore: decorator
+@inline
+function fast2f(a: v128, mi: v128, mf: v128, sf: v128): v128 {
+  const magic55 = f32x4.splat(5.404319552844595e16); // 1.5 * 2^55
+  const ls = f32x4.convert_i32x4_s(i32x4.mul(a, mi));
+  const d = f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(a), mf), ls);
+  const y = f32x4.sub(f32x4.add(d, magic55), magic55); // y * 2^32, exactly
+  const h = v128.or(v128.and(y, i32x4.splat(0x80000000)), f32x4.splat(2147483648.0)); // copysign(2^31, y)
+  const v = f32x4.add(f32x4.mul(f32x4.add(y, h), sf), f32x4.splat(12582912.0)); // + 1.5 * 2^23
+  return i32x4.sub(v, i32x4.splat(0x4B400000));
+}
+
+// 4x4 transpose of i32 lanes (test hook: FAST2F results as channel vectors)
+// @ts-ignore: decorator
+@inline
+function storeT4(dst: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+  v128.store(dst, i64x2.shuffle(t0, t2, 0, 2)); v128.store(dst, i64x2.shuffle(t0, t2, 1, 3), 16);
+  v128.store(dst, i64x2.shuffle(t1, t3, 0, 2), 32); v128.store(dst, i64x2.shuffle(t1, t3, 1, 3), 48);
+}
+
 /** Requantize a 4-pixel x 8-channel tile (a<p><l|h>: pixel p, channels 0-3 / 4-7, lanes = channels,
  *  bias already included) and store pixels 0..np-1, channels 0..nc-1 at out + p*pixStride.
  *  RAW (a test hook, np/nc ignored): store the 8 requantized i32x4 channel vectors (lanes = pixels) at out. */
@@ -150,6 +191,25 @@ export function requantStore4x8<Q>(
   qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
   zp16: v128, lo8: v128, hi8: v128, RAW: bool = false,
 ): void {
+  if (sizeof<Q>() == 1 && !isSigned<Q>()) {
+    // FAST2F
+    let mi = v128.load(qb + RQ_FM_I), mf = v128.load(qb + RQ_FM_F), sf = v128.load(qb + RQ_FS);
+    const r0l = fast2f(a0l, mi, mf, sf), r1l = fast2f(a1l, mi, mf, sf), r2l = fast2f(a2l, mi, mf, sf), r3l = fast2f(a3l, mi, mf, sf);
+    mi = v128.load(qb + RQ_FM_I, 16); mf = v128.load(qb + RQ_FM_F, 16); sf = v128.load(qb + RQ_FS, 16);
+    const r0h = fast2f(a0h, mi, mf, sf), r1h = fast2f(a1h, mi, mf, sf), r2h = fast2f(a2h, mi, mf, sf), r3h = fast2f(a3h, mi, mf, sf);
+    if (RAW) {
+      storeT4(out, r0l, r1l, r2l, r3l);
+      storeT4(out + 64, r0h, r1h, r2h, r3h);
+      return;
+    }
+    // + outZp after a saturating narrow to i16 ([p: c0..c7]), two pixels per int8 vector
+    const P01 = i8x16.max_s(i8x16.min_s(i8x16.narrow_i16x8_s(
+      i16x8.add_sat_s(i16x8.narrow_i32x4_s(r0l, r0h), zp16), i16x8.add_sat_s(i16x8.narrow_i32x4_s(r1l, r1h), zp16)), hi8), lo8);
+    const P23 = i8x16.max_s(i8x16.min_s(i8x16.narrow_i16x8_s(
+      i16x8.add_sat_s(i16x8.narrow_i32x4_s(r2l, r2h), zp16), i16x8.add_sat_s(i16x8.narrow_i32x4_s(r3l, r3h), zp16)), hi8), lo8);
+    storeTile(P01, P23, out, pixStride, np, nc);
+    return;
+  }
   if (sizeof<Q>() == 2) {
     const lim = i32x4.splat(1 << 30);
     a0l = i32x4.min_s(a0l, lim); a0h = i32x4.min_s(a0h, lim); a1l = i32x4.min_s(a1l, lim); a1h = i32x4.min_s(a1h, lim);
@@ -208,6 +268,13 @@ export function requantStore4x8<Q>(
   const Y23 = i16x8.shuffle(u0, u1, 4, 12, 5, 13, 6, 14, 7, 15);
   const P01 = i8x16.max_s(i8x16.min_s(i8x16.narrow_i16x8_s(i64x2.shuffle(X01, Y01, 0, 2), i64x2.shuffle(X01, Y01, 1, 3)), hi8), lo8);
   const P23 = i8x16.max_s(i8x16.min_s(i8x16.narrow_i16x8_s(i64x2.shuffle(X23, Y23, 0, 2), i64x2.shuffle(X23, Y23, 1, 3)), hi8), lo8);
+  storeTile(P01, P23, out, pixStride, np, nc);
+}
+
+// Store pixels 0..np-1 (8 int8 channels each, P01 = pixels 0 and 1, P23 = 2 and 3), channels 0..nc-1.
+// @ts-ignore: decorator
+@inline
+function storeTile(P01: v128, P23: v128, out: usize, pixStride: usize, np: i32, nc: i32): void {
   if (nc == 8) {
     v128.store64_lane(out, P01, 0);
     if (np > 1) v128.store64_lane(out + pixStride, P01, 1);
@@ -226,8 +293,8 @@ export function requantStore4x8<Q>(
 
 // Test hook for the arithmetic: x is [nBlocks*8 channels][4 pixels] i32, q a packed requant block for
 // those channels (its bias is ignored); writes the requantized i32 values (before + outZp, narrowing and
-// clamping) in the same layout. mode: 0 GENERAL, 1 LEFT, 2 FAST, 3 FAST2 (x = doubled accumulators;
-// the caller picks a mode valid for q).
+// clamping) in the same layout. mode: 0 GENERAL, 1 LEFT, 2 FAST, 3 FAST2, 4 FAST2F (x = doubled
+// accumulators for 3 and 4; the caller picks a mode valid for q).
 export function test_vec_requant(xPtr: usize, qPtr: usize, nBlocks: i32, outPtr: usize, mode: i32): void {
   const z = i32x4.splat(0);
   for (let b = 0; b < nBlocks; b++) {
@@ -247,6 +314,7 @@ export function test_vec_requant(xPtr: usize, qPtr: usize, nBlocks: i32, outPtr:
     const o = outPtr + (<usize>b << 7);
     if (mode == RQ_MODE_LEFT) requantStore4x8<i64>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
     else if (mode == RQ_MODE_FAST2) requantStore4x8<i8>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
+    else if (mode == RQ_MODE_FAST2F) requantStore4x8<u8>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
     else if (mode == RQ_MODE_FAST) requantStore4x8<i16>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
     else requantStore4x8<i32>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
   }

@@ -91,7 +91,8 @@ export function packDepthwiseWeights(w: Int8Array | Int16Array, kh: number, kw: 
  * with L = max(shift, 0), R = max(-shift, 0) mod 32 (wasm / JS shift semantics, exactly like the scalar
  * spec). mode: LEFT if any shift > 0; else FAST if every channel has M = 0, or M >= 2^30 (always true
  * for TFLite's QuantizeMultiplier) and 1 <= R <= 21 (or R <= 31 where no reachable accumulator exceeds
- * 2^30); else GENERAL. biasSmall (FAST2 allowed): every reachable |acc| < 2^30. Reachable bounds come
+ * 2^30); else GENERAL. biasSmall (FAST2 allowed): every reachable |acc| < 2^30; floatExact (FAST2F
+ * allowed, its fields replace the LEFT / GENERAL-only ones): FAST mode and every |acc| <= 2^22 - 2. Reachable bounds come
  * from wAbs (weightAbsSums) when given; without it: |bias| < 2^29 (the kernels add taps * 255 * 255 <
  * 2^29). With wAbs, all-zero-weight channels are first rewritten to an equivalent small triple (below).
  * Padded channels are zero except 2^L = 1.
@@ -134,6 +135,11 @@ export function packRequant(bias0: Int32Array, mult0: Int32Array, shift0: Int32A
   let small = 1;
   for (let c = 0; c < n; c++) if (accMax !== undefined ? !(accMax[c]! < 2 ** 30) : Math.abs(bias[c] | 0) >= 1 << 29) small = 0;
   q[2] = small;
+  // FAST2F (float-exact FAST2, assembly/simd_requant.ts) needs every reachable |acc| <= 2^22 - 2
+  let floatExact = q[0] === RQ_MODE_FAST && accMax !== undefined ? 1 : 0;
+  if (accMax !== undefined) for (let c = 0; c < n; c++) if (!(accMax[c]! <= 2 ** 22 - 2)) floatExact = 0;
+  q[3] = floatExact;
+  const qf = new Float32Array(q.buffer);
   for (let b = 0; b < nb; b++) {
     const o = (RQ_HEADER_BYTES + b * RQ_BLOCK_BYTES) / 4;
     for (let cc = 0; cc < 8; cc++) {
@@ -155,6 +161,17 @@ export function packRequant(bias0: Int32Array, mult0: Int32Array, shift0: Int32A
       // i64 2^31 + c * 2^32: low word 2^31, high word c
       q[o + 72 + 2 * cc] = -2147483648;
       q[o + 72 + 2 * cc + 1] = R > 0 ? 1 << (R - 1) : 0;
+    }
+    if (floatExact) {
+      // FAST2F fields over the LEFT / GENERAL-only ones: i32 M at +96, f32 fl(M) at +128, f32 2^-(32+R) at +224
+      for (let cc = 0; cc < 8; cc++) {
+        const c = b * 8 + cc;
+        const M = c < n ? mult[c]! | 0 : 0;
+        const R = c < n ? (-(shift[c]! | 0)) & 31 : 1;
+        q[o + 24 + cc] = M;
+        qf[o + 32 + cc] = M;
+        qf[o + 56 + cc] = 2 ** -(32 + Math.max(R, 1));
+      }
     }
   }
   return new Uint8Array(q.buffer);

@@ -54,13 +54,13 @@ function randShift(r: Rng, withLeft: boolean): number {
   return r.int(-19, -1);
 }
 
-const MODE_GENERAL = 0, MODE_LEFT = 1, MODE_FAST = 2, MODE_FAST2 = 3;
+const MODE_GENERAL = 0, MODE_LEFT = 1, MODE_FAST = 2, MODE_FAST2 = 3, MODE_FAST2F = 4;
 
 /** Runs test_vec_requant on n channels (a multiple of 8) x 4 values; returns the raw i32 results. */
-function vecRequant(x: Int32Array, mult: Int32Array, shift: Int32Array, mode: number): Int32Array {
+function vecRequant(x: Int32Array, mult: Int32Array, shift: Int32Array, mode: number, packed?: Uint8Array): Int32Array {
   wasm.reset();
   const n = mult.length;
-  const q = wasm.put(packRequant(new Int32Array(n), mult, shift));
+  const q = wasm.put(packed ?? packRequant(new Int32Array(n), mult, shift));
   const xp = wasm.put(x);
   const op = wasm.alloc(n * 16);
   wasm.exports.test_vec_requant(xp, q, n >> 3, op, mode);
@@ -216,6 +216,42 @@ describe('vector requant == MultiplyByQuantizedMultiplier', () => {
         if (got[i] !== want) throw new Error(`FAST2 x=${x[i]} M=${m[c]} shift=${s[c]}: got ${got[i]} want ${want}`);
       }
     }
+  });
+
+  it('FAST2F (float-exact, every reachable |acc| <= 2^22 - 2) is raw-exact (2M values, shifts -31..-1)', () => {
+    const r = rng(6);
+    const LIM = 2 ** 22 - 2;
+    for (let batch = 0; batch < 2; batch++) {
+      const n = 1 << 17;
+      const x = new Int32Array(n * 4), x2 = new Int32Array(n * 4), m = new Int32Array(n), s = new Int32Array(n);
+      for (let c = 0; c < n; c++) {
+        m[c] = r.next() < 0.02 ? 0 : r.next() < 0.1 ? (r.next() < 0.5 ? 1 << 30 : I32_MAX) : r.int(1 << 30, I32_MAX);
+        s[c] = r.next() < 0.2 ? -r.int(22, 31) : -r.int(1, 21);
+      }
+      for (let i = 0; i < x.length; i++) {
+        const u = r.next();
+        x[i] = u < 0.15 ? (r.next() < 0.5 ? LIM - r.int(0, 100) : -LIM + r.int(0, 100))
+          : u < 0.6 ? r.int(-LIM, LIM) : u < 0.85 ? r.int(-(1 << 16), 1 << 16) : r.int(-300, 300);
+        x2[i] = 2 * x[i];
+      }
+      // the compiler's packing with a reachable bound of |acc| <= 255 * 1 turns FAST2F on
+      const packed = packRequant(new Int32Array(n), m, s, new Float64Array(n).fill(1));
+      expect(new Int32Array(packed.buffer, 0, 4)[3], 'floatExact').toBe(1);
+      const got = vecRequant(x2, m, s, MODE_FAST2F, packed);
+      const mbqm = wasm.exports.test_mbqm as (x: number, m: number, s: number) => number;
+      for (let i = 0; i < x.length; i++) {
+        const c = i >> 2;
+        const want = mbqm(x[i], m[c], s[c]);
+        if (got[i] !== want) throw new Error(`FAST2F x=${x[i]} M=${m[c]} shift=${s[c]}: got ${got[i]} want ${want}`);
+      }
+    }
+    // the flag needs the bound: one channel that may reach 2^22 - 1 turns it off
+    const m1 = new Int32Array(8).fill(1 << 30), s1 = new Int32Array(8).fill(-7), b1 = new Int32Array(8);
+    const w1 = new Float64Array(8).fill(1);
+    expect(new Int32Array(packRequant(b1, m1, s1, w1).buffer, 0, 4)[3]).toBe(1);
+    b1[5] = 2 ** 22 - 2 - 255 + 1;
+    expect(new Int32Array(packRequant(b1, m1, s1, w1).buffer, 0, 4)[3]).toBe(0);
+    expect(new Int32Array(packRequant(b1, m1, s1).buffer, 0, 4)[3]).toBe(0);
   });
 
   it('fastRequantSupported rejects only M = INT32_MIN', () => {
