@@ -72,6 +72,10 @@ export const RQ_MODE_FAST: i32 = 2;
 export const RQ_MODE_FAST2: i32 = 3; // test hook only: FAST with pre-doubled accumulators
 export const RQ_MODE_FAST2F: i32 = 4; // test hook only: FAST2F (floatExact blocks)
 
+// GENERAL / LEFT rounding constant (i64 2^31 x2) and FAST's accumulator clamp (i32 2^30 x4), loaded
+// from memory: newer V8 (workerd's) rematerializes constant vectors at every use inside loops
+const rqK: usize = memory.data<u32>([0x80000000, 0, 0x80000000, 0, 0x40000000, 0x40000000, 0x40000000, 0x40000000], 16);
+
 // scratch for partial (< 8 channel) stores
 const partialBuf: usize = memory.data(64, 16);
 
@@ -154,21 +158,27 @@ function rdbpVec<Q>(y: v128, qb: usize, c: usize): v128 {
 @inline
 function rk<Q>(qb: usize, c: usize): v128 {
   if (sizeof<Q>() <= 2) return v128.load64_splat(qb + RQ_K + (c << 3));
-  return i64x2.splat(0x80000000);
+  return v128.load(rqK); // i64 2^31 x2
 }
 
+// FAST2F constants, loaded from memory: newer V8 (workerd's) rematerializes constant vectors at every
+// use inside loops, which made this path twice as slow there.
+//   [1.5 * 2^55 (f32) x4 | sign bit x4 | 2^31 (f32) x4 | 1.5 * 2^23 (f32) x4]
+const f2fK: usize = memory.data<u32>([0x5B400000, 0x5B400000, 0x5B400000, 0x5B400000, 0x80000000, 0x80000000, 0x80000000, 0x80000000,
+  0x4F000000, 0x4F000000, 0x4F000000, 0x4F000000, 0x4B400000, 0x4B400000, 0x4B400000, 0x4B400000], 16);
+
 // FAST2F for one pixel's 4 channels (lanes = channels): a = doubled accumulators, mi / mf / sf the
-// channels' M, fl(M) and 2^-(32+R); returns RDBP(SRDHM(a/2, M), R) (see the header).
+// channels' M, fl(M) and 2^-(32+R), k55 / ks / k31 / k23 the f2fK constants; returns
+// RDBP(SRDHM(a/2, M), R) (see the header).
 // @ts-ignore: decorator
 @inline
-function fast2f(a: v128, mi: v128, mf: v128, sf: v128): v128 {
-  const magic55 = f32x4.splat(5.404319552844595e16); // 1.5 * 2^55
+function fast2f(a: v128, mi: v128, mf: v128, sf: v128, k55: v128, ks: v128, k31: v128, k23: v128): v128 {
   const ls = f32x4.convert_i32x4_s(i32x4.mul(a, mi));
   const d = f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(a), mf), ls);
-  const y = f32x4.sub(f32x4.add(d, magic55), magic55); // y * 2^32, exactly
-  const h = v128.or(v128.and(y, i32x4.splat(0x80000000)), f32x4.splat(2147483648.0)); // copysign(2^31, y)
-  const v = f32x4.add(f32x4.mul(f32x4.add(y, h), sf), f32x4.splat(12582912.0)); // + 1.5 * 2^23
-  return i32x4.sub(v, i32x4.splat(0x4B400000));
+  const y = f32x4.sub(f32x4.add(d, k55), k55); // y * 2^32, exactly
+  const h = v128.or(v128.and(y, ks), k31); // copysign(2^31, y)
+  const v = f32x4.add(f32x4.mul(f32x4.add(y, h), sf), k23); // + 1.5 * 2^23: the integer in the low bits
+  return i32x4.sub(v, k23);
 }
 
 // 4x4 transpose of i32 lanes (test hook: FAST2F results as channel vectors)
@@ -193,10 +203,13 @@ export function requantStore4x8<Q>(
 ): void {
   if (sizeof<Q>() == 1 && !isSigned<Q>()) {
     // FAST2F
+    const k55 = v128.load(f2fK), ks = v128.load(f2fK, 16), k31 = v128.load(f2fK, 32), k23 = v128.load(f2fK, 48);
     let mi = v128.load(qb + RQ_FM_I), mf = v128.load(qb + RQ_FM_F), sf = v128.load(qb + RQ_FS);
-    const r0l = fast2f(a0l, mi, mf, sf), r1l = fast2f(a1l, mi, mf, sf), r2l = fast2f(a2l, mi, mf, sf), r3l = fast2f(a3l, mi, mf, sf);
+    const r0l = fast2f(a0l, mi, mf, sf, k55, ks, k31, k23), r1l = fast2f(a1l, mi, mf, sf, k55, ks, k31, k23);
+    const r2l = fast2f(a2l, mi, mf, sf, k55, ks, k31, k23), r3l = fast2f(a3l, mi, mf, sf, k55, ks, k31, k23);
     mi = v128.load(qb + RQ_FM_I, 16); mf = v128.load(qb + RQ_FM_F, 16); sf = v128.load(qb + RQ_FS, 16);
-    const r0h = fast2f(a0h, mi, mf, sf), r1h = fast2f(a1h, mi, mf, sf), r2h = fast2f(a2h, mi, mf, sf), r3h = fast2f(a3h, mi, mf, sf);
+    const r0h = fast2f(a0h, mi, mf, sf, k55, ks, k31, k23), r1h = fast2f(a1h, mi, mf, sf, k55, ks, k31, k23);
+    const r2h = fast2f(a2h, mi, mf, sf, k55, ks, k31, k23), r3h = fast2f(a3h, mi, mf, sf, k55, ks, k31, k23);
     if (RAW) {
       storeT4(out, r0l, r1l, r2l, r3l);
       storeT4(out + 64, r0h, r1h, r2h, r3h);
@@ -211,7 +224,7 @@ export function requantStore4x8<Q>(
     return;
   }
   if (sizeof<Q>() == 2) {
-    const lim = i32x4.splat(1 << 30);
+    const lim = v128.load(rqK, 16); // i32 2^30 x4
     a0l = i32x4.min_s(a0l, lim); a0h = i32x4.min_s(a0h, lim); a1l = i32x4.min_s(a1l, lim); a1h = i32x4.min_s(a1h, lim);
     a2l = i32x4.min_s(a2l, lim); a2h = i32x4.min_s(a2h, lim); a3l = i32x4.min_s(a3l, lim); a3h = i32x4.min_s(a3h, lim);
   }
