@@ -84,17 +84,19 @@ export function packDepthwiseWeights(w: Int8Array | Int16Array, kh: number, kw: 
 
 /**
  * Requant block for the fast kernels (layout documented in assembly/simd_requant.ts): 16-byte header
- * [i32 mode, i32 nBlocks, i32 biasSmall (FAST2 allowed, below), 0], then per block of 8 output channels 384 bytes:
+ * [i32 mode, i32 nBlocks, i32 biasSmall (FAST2 allowed), i32 floatExact (FAST2F allowed)], then per
+ * block of 8 output channels 384 bytes:
  *   +0 i32[8] bias | +32 i32[16] M pairs [M0 M0 M1 M1 ...] | +96 i32[16] 2^L pairs | +160 i32[8] R |
  *   +192 i32[8] c = 2^(R-1) (0 if R = 0) | +224 i32[8] (1<<R)-1 | +256 i32[8] ((1<<R)-1)>>1 |
  *   +288 i64[8] 2^31 + c * 2^32 | +352 i32[8] 2 * bias (used when biasSmall)
  * with L = max(shift, 0), R = max(-shift, 0) mod 32 (wasm / JS shift semantics, exactly like the scalar
  * spec). mode: LEFT if any shift > 0; else FAST if every channel has M = 0, or M >= 2^30 (always true
  * for TFLite's QuantizeMultiplier) and 1 <= R <= 21 (or R <= 31 where no reachable accumulator exceeds
- * 2^30); else GENERAL. biasSmall (FAST2 allowed): every reachable |acc| < 2^30; floatExact (FAST2F
- * allowed, its fields replace the LEFT / GENERAL-only ones): FAST mode and every |acc| <= 2^22 - 2. Reachable bounds come
- * from wAbs (weightAbsSums) when given; without it: |bias| < 2^29 (the kernels add taps * 255 * 255 <
- * 2^29). With wAbs, all-zero-weight channels are first rewritten to an equivalent small triple (below).
+ * 2^30); else GENERAL. biasSmall: every reachable |acc| < 2^30. floatExact: FAST mode and every
+ * reachable |acc| <= 2^22 - 2; its fields (i32 M at +96, f32 fl(M) at +128, f32 2^-(32+R) at +224)
+ * replace the LEFT / GENERAL-only ones. Reachable bounds come from wAbs (weightAbsSums) when given;
+ * without it, biasSmall means |bias| < 2^29 (the kernels add taps * 255 * 255 < 2^29) and floatExact
+ * is 0. With wAbs, all-zero-weight channels are first rewritten to an equivalent small triple (below).
  * Padded channels are zero except 2^L = 1.
  */
 export function packRequant(bias0: Int32Array, mult0: Int32Array, shift0: Int32Array, wAbs?: Float64Array): Uint8Array {
