@@ -7,7 +7,7 @@
 // bit-equality (test/node/int16.test.ts).
 
 import { mbqm, clampi } from './requant';
-import { maxpoolRef, avgpoolRef, roundedAverage } from './pool_ref';
+import { maxpoolRef, maxpoolSimd, avgpoolRef, roundedAverage } from './pool_ref';
 import { vmbqmRight } from './simd_requant';
 import { storeTransposed4x4 } from './conv_common';
 
@@ -508,38 +508,8 @@ export function maxpool_i16_ref(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr
 
 export function maxpool_i16(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, padT: i32, padL: i32, actMin: i32, actMax: i32): void {
-  const vmin = i16x8.splat(<i16>actMin), vmax = i16x8.splat(<i16>actMax);
-  const cv = c & ~7;
-  for (let oy = 0; oy < outH; oy++) {
-    const y0 = oy * sH - padT;
-    const fy0 = max(0, -y0), fy1 = min(fH, inH - y0);
-    for (let ox = 0; ox < outW; ox++) {
-      const x0 = ox * sW - padL;
-      const fx0 = max(0, -x0), fx1 = min(fW, inW - x0);
-      const out = outPtr + (<usize>((oy * outW + ox) * c) << 1);
-      for (let ch = 0; ch < cv; ch += 8) {
-        let m = i16x8.splat(-32768);
-        for (let fy = fy0; fy < fy1; fy++) {
-          for (let fx = fx0; fx < fx1; fx++) {
-            m = i16x8.max_s(m, v128.load(inPtr + (<usize>(((y0 + fy) * inW + x0 + fx) * c + ch) << 1)));
-          }
-        }
-        v128.store(out + (<usize>ch << 1), i16x8.min_s(i16x8.max_s(m, vmin), vmax));
-      }
-      for (let ch = cv; ch < c; ch++) {
-        let m: i32 = -32768;
-        for (let fy = fy0; fy < fy1; fy++) {
-          for (let fx = fx0; fx < fx1; fx++) {
-            const v = <i32>load<i16>(inPtr + (<usize>(((y0 + fy) * inW + x0 + fx) * c + ch) << 1));
-            if (v > m) m = v;
-          }
-        }
-        store<i16>(out + (<usize>ch << 1), <i16>clampi(m, actMin, actMax));
-      }
-    }
-  }
+  maxpoolSimd<i16>(inPtr, inH, inW, c, outPtr, outH, outW, fH, fW, sH, sW, padT, padL, actMin, actMax);
 }
-
 
 export function avgpool_i16_ref(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, padT: i32, padL: i32, actMin: i32, actMax: i32): void {

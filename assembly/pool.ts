@@ -2,7 +2,7 @@
 // Batch 1, NHWC. `_ref` kernels are the spec; the others are the SIMD versions.
 
 import { mbqm, clampi } from './requant';
-import { maxpoolRef, avgpoolRef, roundedAverage } from './pool_ref';
+import { maxpoolRef, maxpoolSimd, avgpoolRef, roundedAverage } from './pool_ref';
 
 // ---- MAX_POOL_2D int8 ----
 export function maxpool_i8_ref(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
@@ -12,36 +12,7 @@ export function maxpool_i8_ref(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr:
 
 export function maxpool_i8(inPtr: usize, inH: i32, inW: i32, c: i32, outPtr: usize, outH: i32, outW: i32,
   fH: i32, fW: i32, sH: i32, sW: i32, padT: i32, padL: i32, actMin: i32, actMax: i32): void {
-  const vmin = i8x16.splat(<i8>actMin), vmax = i8x16.splat(<i8>actMax);
-  const cv = c & ~15;
-  for (let oy = 0; oy < outH; oy++) {
-    const y0 = oy * sH - padT;
-    const fy0 = max(0, -y0), fy1 = min(fH, inH - y0);
-    for (let ox = 0; ox < outW; ox++) {
-      const x0 = ox * sW - padL;
-      const fx0 = max(0, -x0), fx1 = min(fW, inW - x0);
-      const out = outPtr + (oy * outW + ox) * c;
-      for (let ch = 0; ch < cv; ch += 16) {
-        let m = i8x16.splat(-128);
-        for (let fy = fy0; fy < fy1; fy++) {
-          for (let fx = fx0; fx < fx1; fx++) {
-            m = i8x16.max_s(m, v128.load(inPtr + ((y0 + fy) * inW + x0 + fx) * c + ch));
-          }
-        }
-        v128.store(out + ch, i8x16.min_s(i8x16.max_s(m, vmin), vmax));
-      }
-      for (let ch = cv; ch < c; ch++) {
-        let m: i32 = -128;
-        for (let fy = fy0; fy < fy1; fy++) {
-          for (let fx = fx0; fx < fx1; fx++) {
-            const v = <i32>load<i8>(inPtr + ((y0 + fy) * inW + x0 + fx) * c + ch);
-            if (v > m) m = v;
-          }
-        }
-        store<i8>(out + ch, <i8>clampi(m, actMin, actMax));
-      }
-    }
-  }
+  maxpoolSimd<i8>(inPtr, inH, inW, c, outPtr, outH, outW, fH, fW, sH, sW, padT, padL, actMin, actMax);
 }
 
 // ---- AVERAGE_POOL_2D int8 ----
