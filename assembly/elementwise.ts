@@ -4,7 +4,7 @@
 // arithmetic; hot ops have a SIMD kernel beside it, tested on the same vectors.
 
 import { srdhm, rdbp, mbqm, clampi } from './requant';
-import { vrdbp, vmbqmRight } from './simd_requant';
+import { vrdbp, vAddRescale } from './simd_requant';
 
 // ---- uint8 <-> int8 domain: x ^ 0x80 == x - 128 (mod 256) ----
 export function flip_sign(ptr: usize, n: i32): void {
@@ -100,14 +100,8 @@ export function add_i8(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
     for (; i + 8 <= n; i += 8) {
       const a16 = i16x8.add(v128.load8x8_s(aPtr + i), offA);
       const b16 = i16x8.add(v128.load8x8_s(bPtr + i), offB);
-      const aLo = i32x4.shl(i32x4.extend_low_i16x8_s(a16), leftShift);
-      const aHi = i32x4.shl(i32x4.extend_high_i16x8_s(a16), leftShift);
-      const bLo = i32x4.shl(i32x4.extend_low_i16x8_s(b16), leftShift);
-      const bHi = i32x4.shl(i32x4.extend_high_i16x8_s(b16), leftShift);
-      const sLo = i32x4.add(vmbqmRight(aLo, va, ea, ha), vmbqmRight(bLo, vb, eb, hb));
-      const sHi = i32x4.add(vmbqmRight(aHi, va, ea, ha), vmbqmRight(bHi, vb, eb, hb));
-      const oLo = i32x4.add(vmbqmRight(sLo, vo, eo, ho), vOut);
-      const oHi = i32x4.add(vmbqmRight(sHi, vo, eo, ho), vOut);
+      const oLo = vAddRescale(i32x4.extend_low_i16x8_s(a16), i32x4.extend_low_i16x8_s(b16), leftShift, va, ea, ha, vb, eb, hb, vo, eo, ho, vOut);
+      const oHi = vAddRescale(i32x4.extend_high_i16x8_s(a16), i32x4.extend_high_i16x8_s(b16), leftShift, va, ea, ha, vb, eb, hb, vo, eo, ho, vOut);
       const o16 = i16x8.narrow_i32x4_s(oLo, oHi);
       let o8 = i8x16.narrow_i16x8_s(o16, o16);
       o8 = i8x16.min_s(i8x16.max_s(o8, vmin), vmax);

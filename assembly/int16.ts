@@ -8,7 +8,7 @@
 
 import { mbqm, clampi } from './requant';
 import { maxpoolRef, maxpoolSimd, avgpoolRef, roundedAverage } from './pool_ref';
-import { vmbqmRight } from './simd_requant';
+import { vAddRescale } from './simd_requant';
 import { storeTransposed4x4 } from './conv_common';
 
 // ---------------------------------------------------------------------------------------------
@@ -481,15 +481,9 @@ export function add_i16(aPtr: usize, bPtr: usize, outPtr: usize, n: i32,
   for (; i + 8 <= n; i += 8) {
     const a16 = v128.load(aPtr + (<usize>i << 1));
     const b16 = v128.load(bPtr + (<usize>i << 1));
-    const aLo = i32x4.shl(i32x4.extend_low_i16x8_s(a16), leftShift);
-    const aHi = i32x4.shl(i32x4.extend_high_i16x8_s(a16), leftShift);
-    const bLo = i32x4.shl(i32x4.extend_low_i16x8_s(b16), leftShift);
-    const bHi = i32x4.shl(i32x4.extend_high_i16x8_s(b16), leftShift);
-    const sLo = i32x4.add(vmbqmRight(aLo, va, ea, ha), vmbqmRight(bLo, vb, eb, hb));
-    const sHi = i32x4.add(vmbqmRight(aHi, va, ea, ha), vmbqmRight(bHi, vb, eb, hb));
-    const oLo = i32x4.min_s(i32x4.max_s(i32x4.add(vmbqmRight(sLo, vo, eo, ho), vOut), vmin), vmax);
-    const oHi = i32x4.min_s(i32x4.max_s(i32x4.add(vmbqmRight(sHi, vo, eo, ho), vOut), vmin), vmax);
-    v128.store(outPtr + (<usize>i << 1), i16x8.narrow_i32x4_s(oLo, oHi));
+    const oLo = vAddRescale(i32x4.extend_low_i16x8_s(a16), i32x4.extend_low_i16x8_s(b16), leftShift, va, ea, ha, vb, eb, hb, vo, eo, ho, vOut);
+    const oHi = vAddRescale(i32x4.extend_high_i16x8_s(a16), i32x4.extend_high_i16x8_s(b16), leftShift, va, ea, ha, vb, eb, hb, vo, eo, ho, vOut);
+    v128.store(outPtr + (<usize>i << 1), i16x8.narrow_i32x4_s(i32x4.min_s(i32x4.max_s(oLo, vmin), vmax), i32x4.min_s(i32x4.max_s(oHi, vmin), vmax)));
   }
   if (i < n) {
     const o = <usize>i << 1;

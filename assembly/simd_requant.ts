@@ -108,6 +108,16 @@ export function vmbqmRight(x: v128, m: v128, e: i32, half: v128): v128 {
   return e > 0 ? vrdbp(y, e, half) : y;
 }
 
+// TFLite ADD's rescale-and-sum for 4 lanes of the offset inputs a, b (widened to i32), right shifts
+// only: MBQM(MBQM(a << L, aMult) + MBQM(b << L, bMult), outMult) + outOffset, before the clamp.
+// @ts-ignore: decorator
+@inline
+export function vAddRescale(a: v128, b: v128, leftShift: i32, va: v128, ea: i32, ha: v128, vb: v128, eb: i32, hb: v128,
+  vo: v128, eo: i32, ho: v128, vOut: v128): v128 {
+  const s = i32x4.add(vmbqmRight(i32x4.shl(a, leftShift), va, ea, ha), vmbqmRight(i32x4.shl(b, leftShift), vb, eb, hb));
+  return i32x4.add(vmbqmRight(s, vo, eo, ho), vOut);
+}
+
 // high 32 bits of the 4 i64 lanes of (pa, pb)
 // @ts-ignore: decorator
 @inline
