@@ -1,7 +1,7 @@
 // CONV_2D / FULLY_CONNECTED, int8 activations, TFLite reference semantics (double-rounding requant).
 import { mbqm, clampi } from './requant';
-import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_MODE_LEFT, RQ_MODE_FAST } from './simd_requant';
-import { biasOff, xw, widen, zeroFill, storeTransposed4x4 } from './conv_common';
+import { requantStore4x8, storeTransposed4x4, RQ_HEADER, RQ_BLOCK, RQ_MODE_LEFT, RQ_MODE_FAST } from './simd_requant';
+import { biasOff, xw, widen, zeroFill } from './conv_common';
 export { test_vec_requant } from './simd_requant';
 
 // ---------------------------------------------------------------------------------------------

@@ -33,19 +33,3 @@ export function zeroFill(dst: usize, n: i32): void {
   const z = i32x4.splat(0);
   for (let i = 0; i < n; i += 8) v128.store(dst + (<usize>i << 1), z);
 }
-
-
-// 4x4 transpose of i32 pairs, stored as 64 bytes: per k-pair j (0..3) the j-th i32 of v0..v3
-// (the interleaved im2col group layout of the conv kernels)
-// @ts-ignore: decorator
-@inline
-export function storeTransposed4x4(dst: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5);
-  const t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
-  const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
-  const t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
-  v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
-  v128.store(dst, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
-  v128.store(dst, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
-  v128.store(dst, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
-}

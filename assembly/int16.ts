@@ -8,8 +8,7 @@
 
 import { mbqm, clampi } from './requant';
 import { maxpoolRef, maxpoolSimd, avgpoolRef, roundedAverage } from './pool_ref';
-import { vAddRescale } from './simd_requant';
-import { storeTransposed4x4 } from './conv_common';
+import { vAddRescale, storeTransposed4x4 } from './simd_requant';
 
 // ---------------------------------------------------------------------------------------------
 // Shared arithmetic

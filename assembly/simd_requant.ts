@@ -191,14 +191,19 @@ function fast2f(a: v128, mi: v128, mf: v128, sf: v128, k55: v128, ks: v128, k31:
   return i32x4.sub(v, k23);
 }
 
-// 4x4 transpose of i32 lanes (test hook: FAST2F results as channel vectors)
+// 4x4 transpose of i32 lanes, stored as 64 bytes: the j-th i32 of v0..v3 at dst + 16*j (the conv
+// kernels' interleaved im2col group layout; FAST2F's test hook uses it for channel vectors)
 // @ts-ignore: decorator
 @inline
-function storeT4(dst: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
-  const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
-  v128.store(dst, i64x2.shuffle(t0, t2, 0, 2)); v128.store(dst, i64x2.shuffle(t0, t2, 1, 3), 16);
-  v128.store(dst, i64x2.shuffle(t1, t3, 0, 2), 32); v128.store(dst, i64x2.shuffle(t1, t3, 1, 3), 48);
+export function storeTransposed4x4(dst: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5);
+  const t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
+  const t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+  v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(dst, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
+  v128.store(dst, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
+  v128.store(dst, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
 }
 
 /** Requantize a 4-pixel x 8-channel tile (a<p><l|h>: pixel p, channels 0-3 / 4-7, lanes = channels,
@@ -221,8 +226,8 @@ export function requantStore4x8<Q>(
     const r0h = fast2f(a0h, mi, mf, sf, k55, ks, k31, k23), r1h = fast2f(a1h, mi, mf, sf, k55, ks, k31, k23);
     const r2h = fast2f(a2h, mi, mf, sf, k55, ks, k31, k23), r3h = fast2f(a3h, mi, mf, sf, k55, ks, k31, k23);
     if (RAW) {
-      storeT4(out, r0l, r1l, r2l, r3l);
-      storeT4(out + 64, r0h, r1h, r2h, r3h);
+      storeTransposed4x4(out, r0l, r1l, r2l, r3l);
+      storeTransposed4x4(out + 64, r0h, r1h, r2h, r3h);
       return;
     }
     // + outZp after a saturating narrow to i16 ([p: c0..c7]), two pixels per int8 vector
