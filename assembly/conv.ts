@@ -163,6 +163,10 @@ function group_i8_fast2f(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: u
   out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
   group4<i8, u8>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
 }
+function group_i8_fast2r(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
+  out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i8, bool>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
+}
 function group_i16(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
   out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
   group4<i16, i32>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
@@ -182,6 +186,11 @@ function group_i16_fast2(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: u
 function group_i16_fast2f(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
   out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
   group4<i16, u8>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
+}
+
+function group_i16_fast2r(rp: usize, pw: usize, wBlock: usize, kpairs: i32, q0: usize, outC: i32,
+  out: usize, pixStride: usize, ng: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  group4<i16, bool>(rp, pw, wBlock, kpairs, q0, outC, out, pixStride, ng, zp16, lo8, hi8);
 }
 
 // 1 pixel x 32 channels (4 weight blocks)
@@ -291,8 +300,8 @@ function convBody<W, L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, p
   const direct = kH == 1 && kW == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 && inW == outW && inH == outH;
   const q0 = qPtr + RQ_HEADER;
   const group: Group4 = sizeof<W>() == 1
-    ? (sizeof<L>() == 8 ? group_i8_left : sizeof<L>() == 2 ? group_i8_fast : sizeof<L>() == 1 ? (isSigned<L>() ? group_i8_fast2 : group_i8_fast2f) : group_i8)
-    : (sizeof<L>() == 8 ? group_i16_left : sizeof<L>() == 2 ? group_i16_fast : sizeof<L>() == 1 ? (isSigned<L>() ? group_i16_fast2 : group_i16_fast2f) : group_i16);
+    ? (sizeof<L>() == 8 ? group_i8_left : sizeof<L>() == 2 ? group_i8_fast : isBoolean<L>() ? group_i8_fast2r : sizeof<L>() == 1 ? (isSigned<L>() ? group_i8_fast2 : group_i8_fast2f) : group_i8)
+    : (sizeof<L>() == 8 ? group_i16_left : sizeof<L>() == 2 ? group_i16_fast : isBoolean<L>() ? group_i16_fast2r : sizeof<L>() == 1 ? (isSigned<L>() ? group_i16_fast2 : group_i16_fast2f) : group_i16);
 
   const RS = <usize>convRowStride(K);
   // interior output pixels (every tap inside the input) use a table of tap offsets
@@ -452,6 +461,12 @@ function conv_w8_fast2f(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, p
   convBody<i8, u8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratch);
 }
+function conv_w8_fast2r(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize): void {
+  convBody<i8, bool>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratch);
+}
 function conv_w8_fast(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize): void {
@@ -482,6 +497,12 @@ function conv_w16_fast2f(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, 
   convBody<i16, u8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratch);
 }
+function conv_w16_fast2r(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize): void {
+  convBody<i16, bool>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratch);
+}
 function conv_w16_fast(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32, scratch: usize): void {
@@ -501,14 +522,14 @@ export function conv_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32,
   scratchPtr: usize): void {
   // requant mode (simd_requant.ts): 1 = LEFT (i64), 2 = FAST (i16; FAST2 (i8) with doubled accumulators
-  // when |bias| < 2^29 and K*255*255 < 2^29, so |acc| < 2^30; FAST2F (u8) when the block is floatExact),
-  // else GENERAL (i32)
+  // when |bias| < 2^29 and K*255*255 < 2^29, so |acc| < 2^30; FAST2F (u8) when the block's floatExact is
+  // 1, FAST2R (bool) when it is 2), else GENERAL (i32)
   const mode = load<i32>(qPtr);
   const fast2 = mode == RQ_MODE_FAST && load<i32>(qPtr, 8) != 0 && kH * kW * inC < 8256;
-  const f2f = fast2 && load<i32>(qPtr, 12) != 0;
+  const fe = fast2 ? load<i32>(qPtr, 12) : 0;
   const body: ConvBody = wIs16
-    ? (mode == RQ_MODE_LEFT ? conv_w16_left : f2f ? conv_w16_fast2f : fast2 ? conv_w16_fast2 : mode == RQ_MODE_FAST ? conv_w16_fast : conv_w16_general)
-    : (mode == RQ_MODE_LEFT ? conv_w8_left : f2f ? conv_w8_fast2f : fast2 ? conv_w8_fast2 : mode == RQ_MODE_FAST ? conv_w8_fast : conv_w8_general);
+    ? (mode == RQ_MODE_LEFT ? conv_w16_left : fe == 2 ? conv_w16_fast2r : fe != 0 ? conv_w16_fast2f : fast2 ? conv_w16_fast2 : mode == RQ_MODE_FAST ? conv_w16_fast : conv_w16_general)
+    : (mode == RQ_MODE_LEFT ? conv_w8_left : fe == 2 ? conv_w8_fast2r : fe != 0 ? conv_w8_fast2f : fast2 ? conv_w8_fast2 : mode == RQ_MODE_FAST ? conv_w8_fast : conv_w8_general);
   body(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, scratchPtr);
 }

@@ -242,6 +242,12 @@ function dw_fast2f(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr:
   dwBody<u8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
 }
+function dw_fast2r(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
+  outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
+  dwBody<bool>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
+    kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
+}
 function dw_left(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
@@ -265,12 +271,13 @@ export function dw_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwP
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32, padTop: i32, padLeft: i32): void {
   // requant mode: 1 = LEFT (i64), 2 = FAST (i16; FAST2 (i8) with the doubled weights when |bias| < 2^29
-  // and taps * 255 * 255 < 2^29, so |acc| < 2^30; FAST2F (u8) when the block is floatExact), else
-  // GENERAL (i32)
+  // and taps * 255 * 255 < 2^29, so |acc| < 2^30; FAST2F (u8) when the block's floatExact is 1, FAST2R
+  // (bool) when it is 2), else GENERAL (i32)
   if (kH * kW > DW_MAX_TAPS) unreachable(); // static tap tables; packDepthwiseWeights refuses these too
   const mode = load<i32>(qPtr);
   const fast2 = mode == RQ_MODE_FAST && load<i32>(qPtr, 8) != 0 && kH * kW < 8256;
-  const body: DwBody = fast2 ? (load<i32>(qPtr, 12) != 0 ? dw_fast2f : dw_fast2) : mode == RQ_MODE_LEFT ? dw_left : mode == RQ_MODE_FAST ? dw_fast : dw_general;
+  const fe = fast2 ? load<i32>(qPtr, 12) : 0;
+  const body: DwBody = fast2 ? (fe == 2 ? dw_fast2r : fe != 0 ? dw_fast2f : dw_fast2) : mode == RQ_MODE_LEFT ? dw_left : mode == RQ_MODE_FAST ? dw_fast : dw_general;
   body(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);
 }

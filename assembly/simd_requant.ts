@@ -34,20 +34,34 @@
 //         (a half-integer over 2^R with R >= 1), and rounding it to the nearest integer (adding and
 //         subtracting 1.5*2^23 as bits) gives round-half-away-from-zero of y / 2^R = RDBP(y, R).
 //         M = 0 gives 0. It uses fewer shuffle-port operations than FAST2, which bound these kernels on x86.
+//     FAST2R: FAST2F for layers whose activation clamp makes every result <= 0 give the same output
+//         (outZp <= actMin: ReLU, ReLU6), with every reachable |acc| <= 1.5*2^20 (|A| <= 3*2^20) and
+//         R <= 21 (header flag 2). Then the single-rounding form of the result, f = floor((P + 2^31 +
+//         2^(31+R) - [acc < 0] * 2^32) / 2^(32+R)), may drop its sign term: for acc < 0 both forms are
+//         <= 0. With |A| <= 3*2^20, |P| < 0.75*2^53, so each f32 rounding of a value below 2^53 is at
+//         most 2^28, and d (as in FAST2F) is within |A|*2^6 + 2^28 + 2^7 + 2^28 < 2^30 of y*2^32;
+//         adding K1 = 1.5*2^54 + 2^31 (ulp 2^31) rounds to exactly 1.5*2^54 + (y + 1/2)*2^32.
+//         Adding C = 1.5*2^(55+R) - 1.5*2^54 (exact in f32 for R <= 21) rounds the exact sum
+//         1.5*2^(55+R) + (y + 1/2)*2^32 to the ulp 2^(32+R): the integer nearest (y + 1/2)/2^R, never a
+//         tie, = floor((y + 2^(R-1))/2^R) = RDBP(y, R) for y >= 0 (and <= 0 for y < 0). Its f32 bits
+//         minus (bits(1.5*2^(55+R)) - outZp) are that integer + outZp. 8 operations per 4 outputs
+//         (FAST2F: 13), and + outZp comes free.
 // Requant modes are compile-time type parameters Q: i64 = LEFT (some shift > 0; GENERAL rounding),
-// i32 = GENERAL, i16 = FAST, i8 = FAST2, u8 = FAST2F (every sizeof<Q>() == 1 path is FAST2's otherwise).
+// i32 = GENERAL, i16 = FAST, i8 = FAST2, u8 = FAST2F, bool = FAST2R (every sizeof<Q>() == 1 path is
+// FAST2's otherwise).
 //
 // Requant block (packRequant in src/model/pack.ts): 16-byte header
 //   [i32 mode (0 GENERAL, 1 LEFT, 2 FAST), i32 nBlocks, i32 biasSmall (FAST2 allowed), i32 floatExact
-//    (FAST2F allowed)]
+//    (1: FAST2F allowed, 2: FAST2R allowed)]
 // then per block of 8 channels RQ_BLOCK = 384 bytes:
 //   +0   i32[8]  bias
 //   +32  i32[16] M pairs  [M0 M0 M1 M1 | M2 M2 M3 M3 | M4 M4 M5 M5 | M6 M6 M7 M7]
 //   +96  i32[16] 2^L pairs (same order); in FAST mode with floatExact: i32[8] M, then f32[8] fl(M)
 //   +160 i32[8]  R
 //   +192 i32[8]  2^(R-1) (0 if R = 0)
-//   +224 i32[8]  (1 << R) - 1; in FAST mode with floatExact: f32[8] 2^-(32+R)
-//   +256 i32[8]  ((1 << R) - 1) >> 1
+//   +224 i32[8]  (1 << R) - 1; in FAST mode with floatExact 1: f32[8] 2^-(32+R); with floatExact 2:
+//                f32[8] C = 1.5*2^(55+R) - 1.5*2^54
+//   +256 i32[8]  ((1 << R) - 1) >> 1; in FAST mode with floatExact 2: i32[8] bits(1.5*2^(55+R)) - outZp
 //   +288 i64[8]  2^31 + 2^(R-1) * 2^32 (FAST mode rounding constants)
 //   +352 i32[8]  2 * bias (FAST2)
 // (R = max(-shift, 0), L = max(shift, 0), shifts taken mod 32 like wasm / the scalar spec.)
@@ -65,12 +79,15 @@ const RQ_K: usize = 288;
 const RQ_FM_I: usize = 96; // FAST2F: i32 M, then f32 fl(M) at +128, f32 2^-(32+R) at +224
 const RQ_FM_F: usize = 128;
 const RQ_FS: usize = 224;
+const RQ_FR_C: usize = 224; // FAST2R: f32 C, then i32 bits(1.5*2^(55+R)) - outZp at +256
+const RQ_FR_K: usize = 256;
 
 export const RQ_MODE_GENERAL: i32 = 0;
 export const RQ_MODE_LEFT: i32 = 1;
 export const RQ_MODE_FAST: i32 = 2;
 export const RQ_MODE_FAST2: i32 = 3; // test hook only: FAST with pre-doubled accumulators
 export const RQ_MODE_FAST2F: i32 = 4; // test hook only: FAST2F (floatExact blocks)
+export const RQ_MODE_FAST2R: i32 = 5; // test hook only: FAST2R (floatExact 2 blocks)
 
 // GENERAL / LEFT rounding constant (i64 2^31 x2) and FAST's accumulator clamp (i32 2^30 x4), loaded
 // from memory: newer V8 (workerd's) rematerializes constant vectors at every use inside loops
@@ -191,6 +208,20 @@ function fast2f(a: v128, mi: v128, mf: v128, sf: v128, k55: v128, ks: v128, k31:
   return i32x4.sub(v, k23);
 }
 
+// FAST2R's rounding constant K1 = 1.5 * 2^54 + 2^31 (f32 x4), loaded from memory like f2fK
+const f2rK: usize = memory.data<u32>([0x5AC00001, 0x5AC00001, 0x5AC00001, 0x5AC00001], 16);
+
+// FAST2R for one pixel's 4 channels (lanes = channels): a = doubled accumulators, mi / mf the channels'
+// M and fl(M), c / k their C and bits(1.5*2^(55+R)) - outZp, k1 = f2rK; returns the result + outZp
+// (exact where it is > 0; <= outZp where it is <= 0, see the header).
+// @ts-ignore: decorator
+@inline
+function fast2r(a: v128, mi: v128, mf: v128, c: v128, k: v128, k1: v128): v128 {
+  const ls = f32x4.convert_i32x4_s(i32x4.mul(a, mi));
+  const d = f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(a), mf), ls);
+  return i32x4.sub(f32x4.add(f32x4.add(d, k1), c), k);
+}
+
 // 4x4 transpose of i32 lanes, stored as 64 bytes: the j-th i32 of v0..v3 at dst + 16*j (the conv
 // kernels' interleaved im2col group layout; FAST2F's test hook uses it for channel vectors)
 // @ts-ignore: decorator
@@ -216,6 +247,26 @@ export function requantStore4x8<Q>(
   qb: usize, out: usize, pixStride: usize, np: i32, nc: i32,
   zp16: v128, lo8: v128, hi8: v128, RAW: bool = false,
 ): void {
+  if (isBoolean<Q>()) {
+    // FAST2R (+ outZp already included)
+    const k1 = v128.load(f2rK);
+    let mi = v128.load(qb + RQ_FM_I), mf = v128.load(qb + RQ_FM_F), c = v128.load(qb + RQ_FR_C), k = v128.load(qb + RQ_FR_K);
+    const r0l = fast2r(a0l, mi, mf, c, k, k1), r1l = fast2r(a1l, mi, mf, c, k, k1);
+    const r2l = fast2r(a2l, mi, mf, c, k, k1), r3l = fast2r(a3l, mi, mf, c, k, k1);
+    mi = v128.load(qb + RQ_FM_I, 16); mf = v128.load(qb + RQ_FM_F, 16); c = v128.load(qb + RQ_FR_C, 16); k = v128.load(qb + RQ_FR_K, 16);
+    const r0h = fast2r(a0h, mi, mf, c, k, k1), r1h = fast2r(a1h, mi, mf, c, k, k1);
+    const r2h = fast2r(a2h, mi, mf, c, k, k1), r3h = fast2r(a3h, mi, mf, c, k, k1);
+    if (RAW) {
+      storeTransposed4x4(out, r0l, r1l, r2l, r3l);
+      storeTransposed4x4(out + 64, r0h, r1h, r2h, r3h);
+      return;
+    }
+    // saturating narrows to i16 and i8 (clamping r to the i8 range first gives the same bytes)
+    const P01 = i8x16.max_s(i8x16.min_s(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0l, r0h), i16x8.narrow_i32x4_s(r1l, r1h)), hi8), lo8);
+    const P23 = i8x16.max_s(i8x16.min_s(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r2l, r2h), i16x8.narrow_i32x4_s(r3l, r3h)), hi8), lo8);
+    storeTile(P01, P23, out, pixStride, np, nc);
+    return;
+  }
   if (sizeof<Q>() == 1 && !isSigned<Q>()) {
     // FAST2F
     const k55 = v128.load(f2fK), ks = v128.load(f2fK, 16), k31 = v128.load(f2fK, 32), k23 = v128.load(f2fK, 48);
@@ -321,8 +372,8 @@ function storeTile(P01: v128, P23: v128, out: usize, pixStride: usize, np: i32, 
 
 // Test hook for the arithmetic: x is [nBlocks*8 channels][4 pixels] i32, q a packed requant block for
 // those channels (its bias is ignored); writes the requantized i32 values (before + outZp, narrowing and
-// clamping) in the same layout. mode: 0 GENERAL, 1 LEFT, 2 FAST, 3 FAST2, 4 FAST2F (x = doubled
-// accumulators for 3 and 4; the caller picks a mode valid for q).
+// clamping; FAST2R: + outZp included, see its header) in the same layout. mode: 0 GENERAL, 1 LEFT,
+// 2 FAST, 3 FAST2, 4 FAST2F, 5 FAST2R (x = doubled accumulators for 3-5; the caller picks a mode valid for q).
 export function test_vec_requant(xPtr: usize, qPtr: usize, nBlocks: i32, outPtr: usize, mode: i32): void {
   const z = i32x4.splat(0);
   for (let b = 0; b < nBlocks; b++) {
@@ -342,6 +393,7 @@ export function test_vec_requant(xPtr: usize, qPtr: usize, nBlocks: i32, outPtr:
     const o = outPtr + (<usize>b << 7);
     if (mode == RQ_MODE_LEFT) requantStore4x8<i64>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
     else if (mode == RQ_MODE_FAST2) requantStore4x8<i8>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
+    else if (mode == RQ_MODE_FAST2R) requantStore4x8<bool>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
     else if (mode == RQ_MODE_FAST2F) requantStore4x8<u8>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
     else if (mode == RQ_MODE_FAST) requantStore4x8<i16>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);
     else requantStore4x8<i32>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, o, 0, 4, 8, z, z, z, true);

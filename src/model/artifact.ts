@@ -1,7 +1,7 @@
 // The edgelens artifact: one file holding a compiled model.
 //
 //   0   magic "ELNS"
-//   4   u32 format version (1)
+//   4   u32 format version (2: requant blocks may carry FAST2R fields, see src/model/pack.ts)
 //   8   u32 manifest byte length
 //   12  u32 weights byte length
 //   16  32 bytes SHA-256 of everything from byte 48 to the end
@@ -16,7 +16,7 @@ import type { InputSpec, OutputSpec } from '../engine/types.ts';
 import { validateOps, type MOp, type MTensor } from './ops.ts';
 
 export const MAGIC = 'ELNS';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const HEADER_BYTES = 48;
 const MAX_MANIFEST_BYTES = 8 << 20;
 const MAX_WEIGHTS_BYTES = 256 << 20;

@@ -92,14 +92,18 @@ export function packDepthwiseWeights(w: Int8Array | Int16Array, kh: number, kw: 
  * with L = max(shift, 0), R = max(-shift, 0) mod 32 (wasm / JS shift semantics, exactly like the scalar
  * spec). mode: LEFT if any shift > 0; else FAST if every channel has M = 0, or M >= 2^30 (always true
  * for TFLite's QuantizeMultiplier) and 1 <= R <= 21 (or R <= 31 where no reachable accumulator exceeds
- * 2^30); else GENERAL. biasSmall: every reachable |acc| < 2^30. floatExact: FAST mode and every
- * reachable |acc| <= 2^22 - 2; its fields (i32 M at +96, f32 fl(M) at +128, f32 2^-(32+R) at +224)
- * replace the LEFT / GENERAL-only ones. Reachable bounds come from wAbs (weightAbsSums) when given;
+ * 2^30); else GENERAL. biasSmall: every reachable |acc| < 2^30. floatExact 1 (FAST2F): FAST mode and
+ * every reachable |acc| <= 2^22 - 2; its fields (i32 M at +96, f32 fl(M) at +128, f32 2^-(32+R) at +224)
+ * replace the LEFT / GENERAL-only ones. floatExact 2 (FAST2R): also every reachable |acc| <= 1.5*2^20,
+ * R <= 21 and out given with out.zp <= out.actMin (results <= 0 all clamp to actMin); it puts
+ * f32 1.5*2^(55+R) - 1.5*2^54 at +224 and i32 bits(1.5*2^(55+R)) - out.zp at +256 instead (the block
+ * then depends on the output zero point). Reachable bounds come from wAbs (weightAbsSums) when given;
  * without it, biasSmall means |bias| < 2^29 (the kernels add taps * 255 * 255 < 2^29) and floatExact
  * is 0. With wAbs, all-zero-weight channels are first rewritten to an equivalent small triple (below).
  * Padded channels are zero except 2^L = 1.
  */
-export function packRequant(bias0: Int32Array, mult0: Int32Array, shift0: Int32Array, wAbs?: Float64Array): Uint8Array {
+export function packRequant(bias0: Int32Array, mult0: Int32Array, shift0: Int32Array, wAbs?: Float64Array,
+  out?: { zp: number; actMin: number }): Uint8Array {
   const n = mult0.length;
   const nb = Math.ceil(n / 8);
   const q = new Int32Array((RQ_HEADER_BYTES + nb * RQ_BLOCK_BYTES) / 4);
@@ -140,6 +144,11 @@ export function packRequant(bias0: Int32Array, mult0: Int32Array, shift0: Int32A
   // FAST2F (float-exact FAST2, assembly/simd_requant.ts) needs every reachable |acc| <= 2^22 - 2
   let floatExact = q[0] === RQ_MODE_FAST && accMax !== undefined ? 1 : 0;
   if (accMax !== undefined) for (let c = 0; c < n; c++) if (!(accMax[c]! <= 2 ** 22 - 2)) floatExact = 0;
+  // FAST2R (floatExact 2) drops the sign term of the rounding: only where every result <= 0 clamps alike
+  if (floatExact && out !== undefined && out.zp <= out.actMin) {
+    floatExact = 2;
+    for (let c = 0; c < n; c++) if (!(accMax![c]! <= 1.5 * 2 ** 20) || fast2rShift(mult[c]! | 0, shift[c]! | 0) > 21) floatExact = 1;
+  }
   q[3] = floatExact;
   const qf = new Float32Array(q.buffer);
   for (let b = 0; b < nb; b++) {
@@ -172,11 +181,29 @@ export function packRequant(bias0: Int32Array, mult0: Int32Array, shift0: Int32A
         const R = c < n ? (-(shift[c]! | 0)) & 31 : 1;
         q[o + 24 + cc] = M;
         qf[o + 32 + cc] = M;
-        qf[o + 56 + cc] = 2 ** -(32 + Math.max(R, 1));
+        if (floatExact === 2) {
+          const Rr = c < n ? fast2rShift(M, shift[c]! | 0) : 1;
+          qf[o + 56 + cc] = 1.5 * 2 ** (55 + Rr) - 1.5 * 2 ** 54;
+          q[o + 64 + cc] = (f32Bits(1.5 * 2 ** (55 + Rr)) - out!.zp) | 0;
+        } else {
+          qf[o + 56 + cc] = 2 ** -(32 + Math.max(R, 1));
+        }
       }
     }
   }
   return new Uint8Array(q.buffer);
+}
+
+/** FAST2R's right shift of a channel: R, or 1 for M = 0 (any shift gives 0 then) */
+function fast2rShift(M: number, shift: number): number {
+  return M === 0 ? 1 : (-shift) & 31;
+}
+
+const f32Buf = new Float32Array(1);
+const f32BufBits = new Int32Array(f32Buf.buffer);
+function f32Bits(x: number): number {
+  f32Buf[0] = x;
+  return f32BufBits[0]!;
 }
 
 /**

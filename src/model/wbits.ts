@@ -68,7 +68,7 @@ export function expandWeights(m: ArtifactManifest, weights: Uint8Array): { manif
       } else if (enc && name === 'q' && p.qEnc && p.fast) {
         const C = p.outC!;
         const q = new Int32Array(raw.slice(0, 12 * C).buffer);
-        w[name] = add(packRequant(q.subarray(0, C), q.subarray(C, 2 * C), q.subarray(2 * C, 3 * C), logical && weightAbsSums(logical, C, op.kind === 'dw_i8')));
+        w[name] = add(packRequant(q.subarray(0, C), q.subarray(C, 2 * C), q.subarray(2 * C, 3 * C), logical && weightAbsSums(logical, C, op.kind === 'dw_i8'), { zp: p.outZp!, actMin: p.actMin! }));
       } else {
         w[name] = add(raw);
       }

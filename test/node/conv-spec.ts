@@ -149,7 +149,8 @@ export function runConvRowsFast(wasm: Wasm, c: ConvCase, reach = false): Int8Arr
  */
 export function requantFor(c: ConvCase, reach: boolean): Uint8Array {
   // depthwise cases carry depthMult; their weights are [kH][kW][outC] (channel innermost)
-  return packRequant(c.bias, c.mult, c.shift, reach ? weightAbsSums(c.w, c.outC, c.depthMult !== undefined) : undefined);
+  return packRequant(c.bias, c.mult, c.shift, reach ? weightAbsSums(c.w, c.outC, c.depthMult !== undefined) : undefined,
+    reach ? { zp: c.outZp, actMin: c.actMin } : undefined);
 }
 
 /** Whether the compiler's packing (reach = true) differs from the conservative one for this case. */
@@ -163,6 +164,37 @@ export function reachDiffers(c: ConvCase): boolean {
  * every weight of some channels zero with |bias| just above 2^30, right shifts up to 31 (with and
  * without weights), and one M = 0 channel with shift 0.
  */
+/** A ReLU / ReLU6-style activation clamp (actMin = outZp, as TFLite sets it), which allows FAST2R. */
+export function withReluClamp(c: ConvCase, rnd: { int(lo: number, hi: number): number }): ConvCase {
+  c.outZp = rnd.int(-128, 100);
+  c.actMin = c.outZp;
+  c.actMax = Math.min(127, c.outZp + rnd.int(0, 200));
+  return c;
+}
+
+/**
+ * Keeps withDeadChannels' all-zero-weight channels (whose huge bias packRequant folds away) but brings
+ * the other channels within FAST2R's limits: shifts -21 or above, |bias| <= 2^19, and weights halved
+ * until the reachable |acc| <= |bias| + 255 * sum |w| stays <= 1.5 * 2^20.
+ */
+export function shrinkForFast2r(c: ConvCase): ConvCase {
+  const dw = c.depthMult !== undefined;
+  const per = c.w.length / c.outC;
+  const at = (co: number, k: number) => (dw ? k * c.outC + co : co * per + k);
+  for (let co = 0; co < c.outC; co++) {
+    let sum = 0;
+    for (let k = 0; k < per; k++) sum += Math.abs(c.w[at(co, k)]!);
+    if (sum === 0) continue;
+    if (c.shift[co]! < -21) c.shift[co] = -21;
+    c.bias[co] %= 1 << 19;
+    while (Math.abs(c.bias[co]!) + 255 * sum > 1.5 * 2 ** 20) {
+      sum = 0;
+      for (let k = 0; k < per; k++) { const i = at(co, k); c.w[i] = Math.trunc(c.w[i]! / 2); sum += Math.abs(c.w[i]!); }
+    }
+  }
+  return c;
+}
+
 export function withDeadChannels(c: ConvCase, rnd: { int(lo: number, hi: number): number }): ConvCase {
   const dw = c.depthMult !== undefined;
   const per = c.w.length / c.outC;

@@ -6,7 +6,7 @@ import { packRequant, mbqmExact, weightAbsSums, fastRequantSupported, packConvWe
 import { validateOps, type MTensor } from '../../src/model/ops';
 import {
   jsMbqm, jsConv, runConvRef, runConvFast, runConvRowsFast, rowsEligible, outDim, randomRequant, randomInt8, REQUANT_MODE_VARIANTS, type ConvCase,
-  requantFor, reachDiffers, withDeadChannels,
+  requantFor, reachDiffers, withDeadChannels, withReluClamp, shrinkForFast2r,
 } from './conv-spec';
 
 let wasm: Wasm;
@@ -54,7 +54,7 @@ function randShift(r: Rng, withLeft: boolean): number {
   return r.int(-19, -1);
 }
 
-const MODE_GENERAL = 0, MODE_LEFT = 1, MODE_FAST = 2, MODE_FAST2 = 3, MODE_FAST2F = 4;
+const MODE_GENERAL = 0, MODE_LEFT = 1, MODE_FAST = 2, MODE_FAST2 = 3, MODE_FAST2F = 4, MODE_FAST2R = 5;
 
 /** Runs test_vec_requant on n channels (a multiple of 8) x 4 values; returns the raw i32 results. */
 function vecRequant(x: Int32Array, mult: Int32Array, shift: Int32Array, mode: number, packed?: Uint8Array): Int32Array {
@@ -252,6 +252,66 @@ describe('vector requant == MultiplyByQuantizedMultiplier', () => {
     b1[5] = 2 ** 22 - 2 - 255 + 1;
     expect(new Int32Array(packRequant(b1, m1, s1, w1).buffer, 0, 4)[3]).toBe(0);
     expect(new Int32Array(packRequant(b1, m1, s1).buffer, 0, 4)[3]).toBe(0);
+  });
+
+  it('FAST2R (ReLU-clamped float-exact, every reachable |acc| <= 1.5 * 2^20) matches wherever a result > 0 (2M values + ties)', () => {
+    const r = rng(7);
+    const LIM = 1.5 * 2 ** 20;
+    const mbqm = wasm.exports.test_mbqm as (x: number, m: number, s: number) => number;
+    // result r + outZp must equal want + outZp where want > 0, and be <= outZp where want <= 0 (then the
+    // clamp to actMin >= outZp gives actMin for both)
+    const check = (x: Int32Array, m: Int32Array, s: Int32Array, zp: number) => {
+      const packed = packRequant(new Int32Array(m.length), m, s, new Float64Array(m.length).fill(1), { zp, actMin: zp });
+      expect(new Int32Array(packed.buffer, 0, 4)[3], 'floatExact').toBe(2);
+      const x2 = x.map((v) => 2 * v);
+      const got = vecRequant(x2, m, s, MODE_FAST2R, packed);
+      for (let i = 0; i < x.length; i++) {
+        const c = i >> 2;
+        const want = mbqm(x[i], m[c], s[c]);
+        if (Math.max(got[i] - zp, 0) !== Math.max(want, 0)) {
+          throw new Error(`FAST2R x=${x[i]} M=${m[c]} shift=${s[c]} zp=${zp}: got ${got[i] - zp} want ${want}`);
+        }
+      }
+    };
+    for (let batch = 0; batch < 2; batch++) {
+      const n = 1 << 17;
+      const x = new Int32Array(n * 4), m = new Int32Array(n), s = new Int32Array(n);
+      for (let c = 0; c < n; c++) {
+        m[c] = r.next() < 0.02 ? 0 : r.next() < 0.1 ? (r.next() < 0.5 ? 1 << 30 : I32_MAX) : r.int(1 << 30, I32_MAX);
+        s[c] = -r.int(1, 21);
+      }
+      for (let i = 0; i < x.length; i++) {
+        const u = r.next();
+        x[i] = u < 0.15 ? (r.next() < 0.5 ? LIM - r.int(0, 100) : -LIM + r.int(0, 100))
+          : u < 0.6 ? r.int(-LIM, LIM) : u < 0.85 ? r.int(-(1 << 16), 1 << 16) : r.int(-300, 300);
+      }
+      check(x, m, s, batch === 0 ? -128 : r.int(-128, 127));
+    }
+    // exact half-way cases of both roundings (M = 2^30: SRDHM(acc) = floor((acc + 1) / 2)), every shift
+    const xs: number[] = [], ss: number[] = [];
+    for (let R = 1; R <= 21; R++) {
+      for (let k = -20; k <= 20; k++) {
+        for (const d of [-1, 0, 1]) {
+          const y = k * 2 ** R + 2 ** (R - 1) + d;
+          for (const acc of [2 * y, 2 * y + 1, 2 * y - 1]) if (Math.abs(acc) <= LIM) { xs.push(acc); ss.push(-R); }
+        }
+      }
+    }
+    while (xs.length % 8) { xs.push(0); ss.push(-1); }
+    const x = new Int32Array(xs.length * 4), m = new Int32Array(xs.length).fill(1 << 30), s = Int32Array.from(ss);
+    xs.forEach((v, c) => { x[4 * c] = v; x[4 * c + 1] = v + 1; x[4 * c + 2] = v - 1; x[4 * c + 3] = -v; });
+    check(x, m, s, 5);
+    // the flag needs outZp <= actMin, the bound and R <= 21
+    const m1 = new Int32Array(8).fill(1 << 30), s1 = new Int32Array(8).fill(-7), b1 = new Int32Array(8);
+    const w1 = new Float64Array(8).fill(1);
+    const fe = (out?: { zp: number; actMin: number }) => new Int32Array(packRequant(b1, m1, s1, w1, out).buffer, 0, 4)[3];
+    expect(fe({ zp: 3, actMin: 3 })).toBe(2);
+    expect(fe({ zp: 3, actMin: 2 })).toBe(1);
+    expect(fe()).toBe(1);
+    b1[5] = LIM - 255 + 1;
+    expect(fe({ zp: 3, actMin: 3 })).toBe(1);
+    b1[5] = 0; s1[2] = -22;
+    expect(fe({ zp: 3, actMin: 3 })).toBe(1);
   });
 
   it('fastRequantSupported rejects only M = INT32_MIN', () => {
@@ -524,6 +584,20 @@ describe('requant modes of the fast kernel', () => {
       fastEqualsRef(c);
     }
     expect(reachCases - before).toBe(12);
+  });
+
+  it('compiler packing with a ReLU clamp: FAST2R (with dead channels, int16 weights, odd shapes) matches the reference', () => {
+    const r = rng(79);
+    for (let i = 0; i < 14; i++) {
+      let c = makeCase(r, {
+        inH: 3 + (i % 4), inW: 5 + (i % 3), inC: 1 + (i % 5) * 7, outC: 5 + 3 * i, k: [1, 3, 1, 2][i % 4], s: 1 + (i % 3 === 2 ? 1 : 0),
+        d: 1, mode: (['same', 'valid'] as const)[i % 2], w16: i % 4 === 3,
+      })!;
+      c = shrinkForFast2r(withReluClamp(i % 3 === 1 ? withDeadChannels(c, r) : c, r));
+      const q = new Int32Array(requantFor(c, true).buffer);
+      expect(q[3], `FAST2R flag, case ${i}: mode ${q[0]} FAST2 ${q[2]}`).toBe(2);
+      fastEqualsRef(c);
+    }
   });
 
   it('FAST2, FAST, GENERAL (shift 0, shift -25, M < 2^30) and LEFT layers all match the reference', () => {
