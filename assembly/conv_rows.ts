@@ -107,6 +107,10 @@ function rows_fast2(x0: usize, ps: usize, rowBytes: usize, kH: i32, Sp: i32, pw:
   outC: i32, out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
   rowsGroup<i8>(x0, ps, rowBytes, kH, Sp, pw, wBlock, q0, outC, out, pixStride, np, zp16, lo8, hi8);
 }
+function rows_fast2r(x0: usize, ps: usize, rowBytes: usize, kH: i32, Sp: i32, pw: usize, wBlock: usize, q0: usize,
+  outC: i32, out: usize, pixStride: usize, np: i32, zp16: v128, lo8: v128, hi8: v128): void {
+  rowsGroup<bool>(x0, ps, rowBytes, kH, Sp, pw, wBlock, q0, outC, out, pixStride, np, zp16, lo8, hi8);
+}
 
 // Widen the columns -padLeft .. -padLeft + cols - 1 of input row iy (zeros outside the input) to dst.
 // @ts-ignore: decorator
@@ -161,10 +165,12 @@ function rowsBody<L>(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPt
 export function conv_rows_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwPtr: usize, qPtr: usize,
   outPtr: usize, outH: i32, outW: i32, outC: i32, outZp: i32, actMin: i32, actMax: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, padTop: i32, padLeft: i32, scratchPtr: usize): void {
-  // requant modes as conv_i8: FAST2 needs |acc| < 2^30 (K * 255 * 255 < 2^29 and |bias| < 2^29)
+  // requant modes as conv_i8: FAST2 needs |acc| < 2^30 (K * 255 * 255 < 2^29 and |bias| < 2^29); FAST2R
+  // where the block's floatExact is 2 (FAST2F's blocks run FAST2 here: no faster in this kernel)
   const mode = load<i32>(qPtr);
   const fast2 = mode == RQ_MODE_FAST && load<i32>(qPtr, 8) != 0 && kH * kW * inC < 8256;
-  const group: RowsGroup = mode == RQ_MODE_LEFT ? rows_left : fast2 ? rows_fast2 : mode == RQ_MODE_FAST ? rows_fast : rows_general;
+  const group: RowsGroup = mode == RQ_MODE_LEFT ? rows_left : fast2 ? (load<i32>(qPtr, 12) == 2 ? rows_fast2r : rows_fast2)
+    : mode == RQ_MODE_FAST ? rows_fast : rows_general;
   if (fast2) rowsBody<i8>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, padTop, padLeft, scratchPtr, group);
   else rowsBody<i32>(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,

@@ -274,14 +274,13 @@ const ADD_LUT_MIN_ELEMENTS = 16384;
 const ADD_LUT_BYTES = 65536;
 const usesAddLut = (op: MOp) => op.kind === 'add_i8' && (op.p.n as number) >= ADD_LUT_MIN_ELEMENTS;
 
-/** Fast int8 convs (not the rows variant) with at least 4 output pixels and K >= this many get their packed
- *  int8 weights widened to int16 at load (the kernels' wIs16 path: plain vector loads instead of
- *  sign-extending ones, 3-7% faster on these GEMM-bound layers, for one more byte per weight of engine
- *  memory). The artifact keeps int8 weights. */
-const WIDEN_MIN_K = 64;
+/** Fast int8 convs (not the rows variant) with at least 4 output pixels get their packed int8 weights
+ *  widened to int16 at load (the kernels' wIs16 path: plain vector loads instead of sign-extending ones,
+ *  3-7% faster on the GEMM-bound layers and ~1% on wv_quality_mobilenetv2's small ones, for one more
+ *  byte per weight of engine memory). The artifact keeps int8 weights. */
 const widens = (op: MOp) => {
   const p = op.p as Record<string, number>;
-  return op.kind === 'conv_i8' && p.fast === 1 && !p.rows && !p.wIs16 && p.outH! * p.outW! >= 4 && p.kH! * p.kW! * p.inC! >= WIDEN_MIN_K;
+  return op.kind === 'conv_i8' && p.fast === 1 && !p.rows && !p.wIs16 && p.outH! * p.outW! >= 4;
 };
 const align16 = (n: number) => (n + 15) & ~15;
 
