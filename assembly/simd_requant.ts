@@ -46,6 +46,10 @@
 //         tie, = floor((y + 2^(R-1))/2^R) = RDBP(y, R) for y >= 0 (and <= 0 for y < 0). Its f32 bits
 //         minus (bits(1.5*2^(55+R)) - outZp) are that integer + outZp. 8 operations per 4 outputs
 //         (FAST2F: 13), and + outZp comes free.
+//         Affine halves: where the compiler found, for all 4 channels of a half-block, f32 (alpha, beta)
+//         with rne(fl(fl(A*alpha) + beta)) equal to the result at every output level the clamp keeps
+//         (src/model/requant-affine.ts; verified exactly at each level's threshold, both sides being
+//         monotone in A), the half marks its C field 0 and runs that: 5 operations per 4 outputs.
 // Requant modes are compile-time type parameters Q: i64 = LEFT (some shift > 0; GENERAL rounding),
 // i32 = GENERAL, i16 = FAST, i8 = FAST2, u8 = FAST2F, bool = FAST2R (every sizeof<Q>() == 1 path is
 // FAST2's otherwise).
@@ -62,6 +66,8 @@
 //   +224 i32[8]  (1 << R) - 1; in FAST mode with floatExact 1: f32[8] 2^-(32+R); with floatExact 2:
 //                f32[8] C = 1.5*2^(55+R) - 1.5*2^54
 //   +256 i32[8]  ((1 << R) - 1) >> 1; in FAST mode with floatExact 2: i32[8] bits(1.5*2^(55+R)) - outZp
+//   (floatExact 2, affine half-blocks: f32 alpha at +96, f32 beta at +128, i32 0 at +224 and
+//    i32 bits(1.5*2^23) - outZp at +256 for those 4 channels)
 //   +288 i64[8]  2^31 + 2^(R-1) * 2^32 (FAST mode rounding constants)
 //   +352 i32[8]  2 * bias (FAST2)
 // (R = max(-shift, 0), L = max(shift, 0), shifts taken mod 32 like wasm / the scalar spec.)
@@ -222,6 +228,14 @@ function fast2r(a: v128, mi: v128, mf: v128, c: v128, k: v128, k1: v128): v128 {
   return i32x4.sub(f32x4.add(f32x4.add(d, k1), c), k);
 }
 
+// FAST2R's affine half (4 channels): rne(fl(fl(A * alpha) + beta)) + outZp, with k23 = 1.5 * 2^23 and
+// k = bits(1.5 * 2^23) - outZp
+// @ts-ignore: decorator
+@inline
+function fast2a(a: v128, al: v128, be: v128, k23: v128, k: v128): v128 {
+  return i32x4.sub(f32x4.add(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(a), al), be), k23), k);
+}
+
 // 4x4 transpose of i32 lanes, stored as 64 bytes: the j-th i32 of v0..v3 at dst + 16*j (the conv
 // kernels' interleaved im2col group layout; FAST2F's test hook uses it for channel vectors)
 // @ts-ignore: decorator
@@ -248,14 +262,28 @@ export function requantStore4x8<Q>(
   zp16: v128, lo8: v128, hi8: v128, RAW: bool = false,
 ): void {
   if (isBoolean<Q>()) {
-    // FAST2R (+ outZp already included)
-    const k1 = v128.load(f2rK);
-    let mi = v128.load(qb + RQ_FM_I), mf = v128.load(qb + RQ_FM_F), c = v128.load(qb + RQ_FR_C), k = v128.load(qb + RQ_FR_K);
-    const r0l = fast2r(a0l, mi, mf, c, k, k1), r1l = fast2r(a1l, mi, mf, c, k, k1);
-    const r2l = fast2r(a2l, mi, mf, c, k, k1), r3l = fast2r(a3l, mi, mf, c, k, k1);
-    mi = v128.load(qb + RQ_FM_I, 16); mf = v128.load(qb + RQ_FM_F, 16); c = v128.load(qb + RQ_FR_C, 16); k = v128.load(qb + RQ_FR_K, 16);
-    const r0h = fast2r(a0h, mi, mf, c, k, k1), r1h = fast2r(a1h, mi, mf, c, k, k1);
-    const r2h = fast2r(a2h, mi, mf, c, k, k1), r3h = fast2r(a3h, mi, mf, c, k, k1);
+    // FAST2R (+ outZp already included); each half-block affine (C field 0) or exact
+    let r0l: v128, r1l: v128, r2l: v128, r3l: v128, r0h: v128, r1h: v128, r2h: v128, r3h: v128;
+    let mi = v128.load(qb + RQ_FM_I), mf = v128.load(qb + RQ_FM_F), k = v128.load(qb + RQ_FR_K);
+    if (load<i32>(qb + RQ_FR_C) == 0) {
+      const k23 = v128.load(f2fK, 48);
+      r0l = fast2a(a0l, mi, mf, k23, k); r1l = fast2a(a1l, mi, mf, k23, k);
+      r2l = fast2a(a2l, mi, mf, k23, k); r3l = fast2a(a3l, mi, mf, k23, k);
+    } else {
+      const k1 = v128.load(f2rK), c = v128.load(qb + RQ_FR_C);
+      r0l = fast2r(a0l, mi, mf, c, k, k1); r1l = fast2r(a1l, mi, mf, c, k, k1);
+      r2l = fast2r(a2l, mi, mf, c, k, k1); r3l = fast2r(a3l, mi, mf, c, k, k1);
+    }
+    mi = v128.load(qb + RQ_FM_I, 16); mf = v128.load(qb + RQ_FM_F, 16); k = v128.load(qb + RQ_FR_K, 16);
+    if (load<i32>(qb + RQ_FR_C + 16) == 0) {
+      const k23 = v128.load(f2fK, 48);
+      r0h = fast2a(a0h, mi, mf, k23, k); r1h = fast2a(a1h, mi, mf, k23, k);
+      r2h = fast2a(a2h, mi, mf, k23, k); r3h = fast2a(a3h, mi, mf, k23, k);
+    } else {
+      const k1 = v128.load(f2rK), c = v128.load(qb + RQ_FR_C, 16);
+      r0h = fast2r(a0h, mi, mf, c, k, k1); r1h = fast2r(a1h, mi, mf, c, k, k1);
+      r2h = fast2r(a2h, mi, mf, c, k, k1); r3h = fast2r(a3h, mi, mf, c, k, k1);
+    }
     if (RAW) {
       storeTransposed4x4(out, r0l, r1l, r2l, r3l);
       storeTransposed4x4(out + 64, r0h, r1h, r2h, r3h);

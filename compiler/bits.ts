@@ -387,7 +387,7 @@ export async function encodeWeightBits(artifact: Uint8Array, ref: Uint8Array, cf
     if (p.fast) {
       const C = p.outC!;
       const raw = new Int32Array(rslot('q').slice(0, 12 * C).buffer);
-      const repackedQ = packRequant(raw.subarray(0, C), raw.subarray(C, 2 * C), raw.subarray(2 * C, 3 * C), weightAbsSums(logical, C, !isConv), { zp: p.outZp!, actMin: p.actMin! });
+      const repackedQ = packRequant(raw.subarray(0, C), raw.subarray(C, 2 * C), raw.subarray(2 * C, 3 * C), weightAbsSums(logical, C, !isConv), { zp: p.outZp!, actMin: p.actMin!, actMax: p.actMax!, affine: true });
       if (!eqBytes(repackedQ, qBytes)) throw new CompileError(`${op.src}: internal error: requant parameters do not round-trip`);
       qBytes = new Uint8Array(raw.buffer);
       np.qEnc = 1;

@@ -362,7 +362,7 @@ export async function lower(model: TfModel, opts: CompileOptions) {
       const packed = kind === 'conv'
         ? packConvFast(fd.w, { outC: g.outC, kH: g.kH, kW: g.kW, inC: g.inC, rows: rows ? 1 : 0 })
         : packDepthwiseWeights(fd.w, g.kH, g.kW, g.outC);
-      w = { w: W.add(packed), q: W.add(packRequant(bias, mult, shift, weightAbsSums(fd.w, g.outC, kind === 'dw'), { zp: o.zp, actMin: amin })) };
+      w = { w: W.add(packed), q: W.add(packRequant(bias, mult, shift, weightAbsSums(fd.w, g.outC, kind === 'dw'), { zp: o.zp, actMin: amin, actMax: amax, affine: true })) };
     } else {
       const q = new Int32Array(3 * g.outC);
       q.set(bias, 0); q.set(mult, g.outC); q.set(shift, 2 * g.outC);

@@ -1,6 +1,7 @@
 // Compile-time packing of conv / depthwise weights and requant parameters for the fast
 // WebAssembly kernels (assembly/conv.ts conv_i8, assembly/depthwise.ts dw_i8). No Node APIs.
 // The layouts here must match the kernels exactly; see the comments there.
+import { solveAffine } from './requant-affine.ts';
 
 const INT32_MIN = -2147483648;
 
@@ -97,13 +98,16 @@ export function packDepthwiseWeights(w: Int8Array | Int16Array, kh: number, kw: 
  * replace the LEFT / GENERAL-only ones. floatExact 2 (FAST2R): also every reachable |acc| <= 1.5*2^20,
  * R <= 21 and out given with out.zp <= out.actMin (results <= 0 all clamp to actMin); it puts
  * f32 1.5*2^(55+R) - 1.5*2^54 at +224 and i32 bits(1.5*2^(55+R)) - out.zp at +256 instead (the block
- * then depends on the output zero point). Reachable bounds come from wAbs (weightAbsSums) when given;
+ * then depends on the output zero point). With out.affine and out.actMax, each half-block (4 channels)
+ * whose channels all have an exact affine form (solveAffine, src/model/requant-affine.ts) holds
+ * f32 alpha at +96, f32 beta at +128, i32 0 (the marker) at +224 and i32 bits(1.5*2^23) - out.zp at +256
+ * instead: 5 operations per 4 outputs. Reachable bounds come from wAbs (weightAbsSums) when given;
  * without it, biasSmall means |bias| < 2^29 (the kernels add taps * 255 * 255 < 2^29) and floatExact
  * is 0. With wAbs, all-zero-weight channels are first rewritten to an equivalent small triple (below).
  * Padded channels are zero except 2^L = 1.
  */
 export function packRequant(bias0: Int32Array, mult0: Int32Array, shift0: Int32Array, wAbs?: Float64Array,
-  out?: { zp: number; actMin: number }): Uint8Array {
+  out?: { zp: number; actMin: number; actMax?: number; affine?: boolean }): Uint8Array {
   const n = mult0.length;
   const nb = Math.ceil(n / 8);
   const q = new Int32Array((RQ_HEADER_BYTES + nb * RQ_BLOCK_BYTES) / 4);
@@ -187,6 +191,25 @@ export function packRequant(bias0: Int32Array, mult0: Int32Array, shift0: Int32A
           q[o + 64 + cc] = (f32Bits(1.5 * 2 ** (55 + Rr)) - out!.zp) | 0;
         } else {
           qf[o + 56 + cc] = 2 ** -(32 + Math.max(R, 1));
+        }
+      }
+      if (floatExact === 2 && out!.affine && out!.actMax !== undefined) {
+        for (let h = 0; h < 2; h++) {
+          const ab: [number, number][] = [];
+          for (let cc = 4 * h; cc < 4 * h + 4; cc++) {
+            const c = b * 8 + cc;
+            const s = c < n ? solveAffine(mult[c]! | 0, fast2rShift(mult[c]! | 0, shift[c]! | 0), accMax![c]!, out!.actMax - out!.zp) : [0, 0] as [number, number];
+            if (!s) break;
+            ab.push(s);
+          }
+          if (ab.length < 4) continue;
+          ab.forEach(([al, be], i) => {
+            const cc = 4 * h + i;
+            qf[o + 24 + cc] = al;
+            qf[o + 32 + cc] = be;
+            q[o + 56 + cc] = 0;
+            q[o + 64 + cc] = (f32Bits(1.5 * 2 ** 23) - out!.zp) | 0;
+          });
         }
       }
     }

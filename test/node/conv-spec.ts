@@ -147,10 +147,13 @@ export function runConvRowsFast(wasm: Wasm, c: ConvCase, reach = false): Int8Arr
  * The fast kernels' requant block for a case: as packed without the weights (the conservative mode
  * choice), or with reach = true as the compiler packs it (reachable accumulator bounds from the weights).
  */
+/** The compiler packing's options the tests may switch off (affine: FAST2R's affine half-blocks). */
+export const packing = { affine: true };
+
 export function requantFor(c: ConvCase, reach: boolean): Uint8Array {
   // depthwise cases carry depthMult; their weights are [kH][kW][outC] (channel innermost)
   return packRequant(c.bias, c.mult, c.shift, reach ? weightAbsSums(c.w, c.outC, c.depthMult !== undefined) : undefined,
-    reach ? { zp: c.outZp, actMin: c.actMin } : undefined);
+    reach ? { zp: c.outZp, actMin: c.actMin, actMax: c.actMax, affine: packing.affine } : undefined);
 }
 
 /** Whether the compiler's packing (reach = true) differs from the conservative one for this case. */

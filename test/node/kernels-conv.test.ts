@@ -2,11 +2,12 @@
 // independent JS statement of the formula, and conv_i8 (fast) against conv_ref_i8, byte for byte.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadWasm, rng, type Wasm } from './wasm-harness';
+import { levelOf, levelThreshold } from '../../src/model/requant-affine';
 import { packRequant, mbqmExact, weightAbsSums, fastRequantSupported, packConvWeights, packConvRowsWeights, convScratchBytes, convRowsScratchBytes, convRowsPackedBytes } from '../../src/model/pack';
 import { validateOps, type MTensor } from '../../src/model/ops';
 import {
   jsMbqm, jsConv, runConvRef, runConvFast, runConvRowsFast, rowsEligible, outDim, randomRequant, randomInt8, REQUANT_MODE_VARIANTS, type ConvCase,
-  requantFor, reachDiffers, withDeadChannels, withReluClamp, shrinkForFast2r,
+  requantFor, reachDiffers, withDeadChannels, withReluClamp, shrinkForFast2r, packing,
 } from './conv-spec';
 
 let wasm: Wasm;
@@ -314,6 +315,67 @@ describe('vector requant == MultiplyByQuantizedMultiplier', () => {
     expect(fe({ zp: 3, actMin: 3 })).toBe(1);
   });
 
+  it('FAST2R affine halves: exact at every output level the clamp keeps, within the reachable bound', () => {
+    const r = rng(8);
+    const mbqm = wasm.exports.test_mbqm as (x: number, m: number, s: number) => number;
+    // the thresholds the solver verifies against: the closed forms agree with the spec
+    for (let i = 0; i < 3000; i++) {
+      const M = r.int(1 << 30, I32_MAX), R = r.int(1, 21), acc = r.int(0, 1.5 * 2 ** 20);
+      expect(levelOf(acc, M, R)).toBe(mbqm(acc, M, -R));
+      const k = r.int(1, 255), B = levelThreshold(k, M, R);
+      if (B <= 1.5 * 2 ** 20) {
+        expect(mbqm(B, M, -R), `level ${k}`).toBeGreaterThanOrEqual(k);
+        expect(mbqm(B - 1, M, -R), `level ${k}`).toBeLessThan(k);
+      }
+    }
+    let affine = 0, exact = 0;
+    for (let batch = 0; batch < 6; batch++) {
+      const n = 64;
+      const m = new Int32Array(n), s = new Int32Array(n), wAbs = new Float64Array(n), bias = new Int32Array(n);
+      for (let c = 0; c < n; c++) {
+        m[c] = r.next() < 0.05 ? 0 : r.int(1 << 30, I32_MAX);
+        s[c] = -r.int(1, 14);
+        wAbs[c] = r.int(1, 6000);
+      }
+      const zp = r.int(-128, 100), actMax = Math.min(127, zp + r.int(1, 255));
+      const T = actMax - zp;
+      const packed = packRequant(bias, m, s, wAbs, { zp, actMin: zp, actMax, affine: true });
+      const q = new Int32Array(packed.buffer);
+      expect(q[3], 'floatExact').toBe(2);
+      for (let b = 0; b < n / 8; b++) for (let h = 0; h < 2; h++) if (q[4 + b * 96 + 56 + 4 * h] === 0) affine++; else exact++;
+      // per channel: every level threshold within the bound, and its predecessor, plus random values
+      const x = new Int32Array(n * 4 * 600);
+      const mm = new Int32Array(n * 600), ss = new Int32Array(n * 600);
+      let at = 0;
+      for (let rep = 0; rep < 600; rep++) {
+        for (let c = 0; c < n; c++) {
+          const lim = 255 * wAbs[c];
+          const k = (rep >> 1) + 1;
+          const B = m[c] !== 0 && k <= 255 ? levelThreshold(k, m[c], -s[c]) - (rep & 1) : -1;
+          for (let j = 0; j < 4; j++) x[at * 4 + j] = j === 0 && B >= 0 && B <= lim ? B : r.int(-lim, lim);
+          mm[at] = m[c]; ss[at] = s[c]; at++;
+        }
+      }
+      // run as repeated blocks of the same n channels
+      const reps = new Uint8Array(16 + 600 * (packed.length - 16));
+      reps.set(packed.subarray(0, 16));
+      new Int32Array(reps.buffer)[1] = 600 * (n / 8);
+      for (let rep = 0; rep < 600; rep++) reps.set(packed.subarray(16), 16 + rep * (packed.length - 16));
+      const got = vecRequant(x.map((v) => 2 * v), mm, ss, MODE_FAST2R, reps);
+      const clampT = (v: number) => Math.min(Math.max(v, 0), T);
+      for (let i = 0; i < x.length; i++) {
+        const c = i >> 2;
+        const want = mbqm(x[i], mm[c], ss[c]);
+        if (clampT(got[i] - zp) !== clampT(want)) {
+          throw new Error(`FAST2R affine x=${x[i]} M=${mm[c]} shift=${ss[c]} zp=${zp} T=${T}: got ${got[i] - zp} want ${want}`);
+        }
+      }
+    }
+    // both kinds of half-blocks ran
+    expect(affine).toBeGreaterThan(20);
+    expect(exact).toBeGreaterThan(0);
+  });
+
   it('fastRequantSupported rejects only M = INT32_MIN', () => {
     expect(fastRequantSupported(new Int32Array([1 << 30, I32_MAX, 0]), new Int32Array([-31, 3, 0]))).toBe(true);
     expect(fastRequantSupported(new Int32Array([1 << 30, I32_MIN]), new Int32Array([0, 0]))).toBe(false);
@@ -588,6 +650,7 @@ describe('requant modes of the fast kernel', () => {
 
   it('compiler packing with a ReLU clamp: FAST2R (with dead channels, int16 weights, odd shapes) matches the reference', () => {
     const r = rng(79);
+    let affine = 0, exact = 0;
     for (let i = 0; i < 14; i++) {
       let c = makeCase(r, {
         inH: 3 + (i % 4), inW: 5 + (i % 3), inC: 1 + (i % 5) * 7, outC: 5 + 3 * i, k: [1, 3, 1, 2][i % 4], s: 1 + (i % 3 === 2 ? 1 : 0),
@@ -596,8 +659,20 @@ describe('requant modes of the fast kernel', () => {
       c = shrinkForFast2r(withReluClamp(i % 3 === 1 ? withDeadChannels(c, r) : c, r));
       const q = new Int32Array(requantFor(c, true).buffer);
       expect(q[3], `FAST2R flag, case ${i}: mode ${q[0]} FAST2 ${q[2]}`).toBe(2);
+      for (let b = 0; b < q[1]!; b++) for (let h = 0; h < 2; h++) if (q[4 + b * 96 + 56 + 4 * h] === 0) affine++; else exact++;
       fastEqualsRef(c);
+      // and with exact FAST2R half-blocks only
+      packing.affine = false;
+      try {
+        expect(new Int32Array(requantFor(c, true).buffer)[3]).toBe(2);
+        fastEqualsRef(c);
+      } finally {
+        packing.affine = true;
+      }
     }
+    // half-blocks of both kinds (affine and exact FAST2R) ran
+    expect(affine).toBeGreaterThan(5);
+    expect(exact).toBeGreaterThan(0);
   });
 
   it('FAST2, FAST, GENERAL (shift 0, shift -25, M < 2^30) and LEFT layers all match the reference', () => {
