@@ -1,5 +1,6 @@
 // Independent JS statement of the conv / depthwise formulas (TFLite reference integer kernels,
 // double-rounding requant) and helpers to run the wasm kernels on the same data.
+import { expect } from 'vitest';
 import type { Wasm } from './wasm-harness';
 import {
   packConvWeights, packConvRowsWeights, packDepthwiseWeights, packRequant, weightAbsSums, convScratchBytes, convRowsScratchBytes, convRowsEligible,
@@ -148,12 +149,32 @@ export function runConvRowsFast(wasm: Wasm, c: ConvCase, reach = false): Int8Arr
  * choice), or with reach = true as the compiler packs it (reachable accumulator bounds from the weights).
  */
 /** The compiler packing's options the tests may switch off (affine: FAST2R's affine half-blocks). */
-export const packing = { affine: true };
+const packing = { affine: true };
 
 export function requantFor(c: ConvCase, reach: boolean): Uint8Array {
   // depthwise cases carry depthMult; their weights are [kH][kW][outC] (channel innermost)
   return packRequant(c.bias, c.mult, c.shift, reach ? weightAbsSums(c.w, c.outC, c.depthMult !== undefined) : undefined,
     reach ? { zp: c.outZp, actMin: c.actMin, actMax: c.actMax, affine: packing.affine } : undefined);
+}
+
+/**
+ * Runs check(c) with the compiler's packing, which must pick FAST2R, then again with FAST2R's affine
+ * half-blocks off (exact FAST2R everywhere); returns how many half-blocks of each kind the first had.
+ */
+export function checkFast2rBothWays(c: ConvCase, check: (c: ConvCase) => void, tag: string): { affine: number; exact: number } {
+  const q = new Int32Array(requantFor(c, true).buffer);
+  expect(q[3], `FAST2R flag, ${tag}: mode ${q[0]} FAST2 ${q[2]}`).toBe(2);
+  let affine = 0, exact = 0;
+  for (let b = 0; b < q[1]!; b++) for (let h = 0; h < 2; h++) if (q[4 + b * 96 + 56 + 4 * h] === 0) affine++; else exact++;
+  check(c);
+  packing.affine = false;
+  try {
+    expect(new Int32Array(requantFor(c, true).buffer)[3]).toBe(2);
+    check(c);
+  } finally {
+    packing.affine = true;
+  }
+  return { affine, exact };
 }
 
 /** Whether the compiler's packing (reach = true) differs from the conservative one for this case. */

@@ -7,7 +7,7 @@ import { packRequant, mbqmExact, weightAbsSums, fastRequantSupported, packConvWe
 import { validateOps, type MTensor } from '../../src/model/ops';
 import {
   jsMbqm, jsConv, runConvRef, runConvFast, runConvRowsFast, rowsEligible, outDim, randomRequant, randomInt8, REQUANT_MODE_VARIANTS, type ConvCase,
-  requantFor, reachDiffers, withDeadChannels, withReluClamp, shrinkForFast2r, packing,
+  requantFor, reachDiffers, withDeadChannels, withReluClamp, shrinkForFast2r, checkFast2rBothWays,
 } from './conv-spec';
 
 let wasm: Wasm;
@@ -657,18 +657,8 @@ describe('requant modes of the fast kernel', () => {
         d: 1, mode: (['same', 'valid'] as const)[i % 2], w16: i % 4 === 3,
       })!;
       c = shrinkForFast2r(withReluClamp(i % 3 === 1 ? withDeadChannels(c, r) : c, r));
-      const q = new Int32Array(requantFor(c, true).buffer);
-      expect(q[3], `FAST2R flag, case ${i}: mode ${q[0]} FAST2 ${q[2]}`).toBe(2);
-      for (let b = 0; b < q[1]!; b++) for (let h = 0; h < 2; h++) if (q[4 + b * 96 + 56 + 4 * h] === 0) affine++; else exact++;
-      fastEqualsRef(c);
-      // and with exact FAST2R half-blocks only
-      packing.affine = false;
-      try {
-        expect(new Int32Array(requantFor(c, true).buffer)[3]).toBe(2);
-        fastEqualsRef(c);
-      } finally {
-        packing.affine = true;
-      }
+      const n = checkFast2rBothWays(c, fastEqualsRef, `case ${i}`);
+      affine += n.affine; exact += n.exact;
     }
     // half-blocks of both kinds (affine and exact FAST2R) ran
     expect(affine).toBeGreaterThan(5);
