@@ -1,6 +1,7 @@
 // Compile-time packing of conv / depthwise weights and requant parameters for the fast
 // WebAssembly kernels (assembly/conv.ts conv_i8, assembly/depthwise.ts dw_i8). No Node APIs.
 // The layouts here must match the kernels exactly; see the comments there.
+import { mbqmExact } from './quant.ts';
 import { solveAffine } from './requant-affine.ts';
 
 const INT32_MIN = -2147483648;
@@ -245,23 +246,6 @@ export function weightAbsSums(w: Int8Array | Int16Array, channels: number, chann
   return out;
 }
 
-/** tflite::MultiplyByQuantizedMultiplier (double rounding, shifts mod 32 like the kernels), exactly. */
-export function mbqmExact(x: number, m: number, shift: number): number {
-  const left = shift > 0 ? shift & 31 : 0;
-  const right = shift > 0 ? 0 : -shift & 31;
-  const a = Math.imul(x, (1 << left) | 0);
-  let y: number;
-  if (a === INT32_MIN && (m | 0) === INT32_MIN) y = 2147483647;
-  else {
-    const ab = BigInt(a) * BigInt(m | 0);
-    const nudge = ab >= 0n ? 1n << 30n : 1n - (1n << 30n);
-    y = Number((ab + nudge) / (1n << 31n)); // truncating division, like C++
-  }
-  const mask = right === 0 ? 0 : 2 ** right - 1;
-  const rem = right === 0 ? 0 : Number(BigInt.asUintN(32, BigInt(y)) & BigInt(mask));
-  const thr = Math.floor(mask / 2) + (y < 0 ? 1 : 0);
-  return (y >> right) + (rem > thr ? 1 : 0);
-}
 
 /**
  * Whether the fast kernels reproduce MultiplyByQuantizedMultiplier bit-exactly for these parameters.

@@ -73,3 +73,21 @@ export function activationRangeFloat(act: number): [number, number] {
     default: throw new Error(`unsupported fused activation ${act}`);
   }
 }
+
+/** tflite::MultiplyByQuantizedMultiplier (double rounding, shifts mod 32 like the kernels), exactly. */
+export function mbqmExact(x: number, m: number, shift: number): number {
+  const left = shift > 0 ? shift & 31 : 0;
+  const right = shift > 0 ? 0 : -shift & 31;
+  const a = Math.imul(x, (1 << left) | 0);
+  let y: number;
+  if (a === -2147483648 && (m | 0) === -2147483648) y = 2147483647;
+  else {
+    const ab = BigInt(a) * BigInt(m | 0);
+    const nudge = ab >= 0n ? 1n << 30n : 1n - (1n << 30n);
+    y = Number((ab + nudge) / (1n << 31n)); // truncating division, like C++
+  }
+  const mask = right === 0 ? 0 : 2 ** right - 1;
+  const rem = right === 0 ? 0 : Number(BigInt.asUintN(32, BigInt(y)) & BigInt(mask));
+  const thr = Math.floor(mask / 2) + (y < 0 ? 1 : 0);
+  return (y >> right) + (rem > thr ? 1 : 0);
+}

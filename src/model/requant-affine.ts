@@ -11,6 +11,7 @@
  * arithmetic emulated with Math.fround) and may fail: near-ties between a level's threshold and an even
  * A need more precision than f32 has; the caller then keeps FAST2R's exact arithmetic.
  */
+import { mbqmExact } from './quant.ts';
 const fr = Math.fround;
 const K23 = 1.5 * 2 ** 23;
 const rne = (w: number) => fr(w + K23) - K23;
@@ -28,16 +29,9 @@ function unkey(k: number): number {
 }
 
 /**
- * RDBP(SRDHM(acc, M), R) for acc >= 0 (R >= 1): y = floor((acc * M + 2^30) / 2^31) rounded half up by
- * 2^R is floor((acc * M + 2^30 + 2^(R+30)) / 2^(R+31)).
- */
-export function levelOf(acc: number, M: number, R: number): number {
-  return Number((BigInt(acc) * BigInt(M) + (1n << 30n) + (1n << BigInt(R + 30))) >> BigInt(R + 31));
-}
-
-/**
- * Least acc whose result is >= k (k >= 1, M in [2^30, 2^31), R >= 1): from levelOf,
- * ceil(2^30 * ((2k - 1) * 2^R - 1) / M).
+ * Least acc whose result is >= k (k >= 1, M in [2^30, 2^31), R >= 1): for acc >= 0 the result,
+ * y = floor((acc * M + 2^30) / 2^31) rounded half up by 2^R, is floor((acc * M + 2^30 + 2^(R+30)) /
+ * 2^(R+31)), so the threshold is ceil(2^30 * ((2k - 1) * 2^R - 1) / M).
  */
 export function levelThreshold(k: number, M: number, R: number): number {
   const num = (BigInt(2 * k - 1) * (1n << BigInt(R)) - 1n) << 30n;
@@ -51,7 +45,7 @@ export function levelThreshold(k: number, M: number, R: number): number {
  * shift (1..21); accMax: its reachable |acc| bound (<= 1.5 * 2^20); T: actMax - outZp.
  */
 export function solveAffine(M: number, R: number, accMax: number, T: number, span = 16): [number, number] | null {
-  const top = Math.min(T, M === 0 ? 0 : levelOf(Math.floor(accMax), M, R));
+  const top = Math.min(T, M === 0 ? 0 : mbqmExact(Math.floor(accMax), M, -R));
   if (top <= 0) return [0, 0]; // no reachable result above 0: g = 0 clamps alike
   const A = new Float64Array(top);
   for (let k = 1; k <= top; k++) A[k - 1] = 2 * levelThreshold(k, M, R);

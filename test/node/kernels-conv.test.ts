@@ -2,8 +2,9 @@
 // independent JS statement of the formula, and conv_i8 (fast) against conv_ref_i8, byte for byte.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadWasm, rng, type Wasm } from './wasm-harness';
-import { levelOf, levelThreshold } from '../../src/model/requant-affine';
-import { packRequant, mbqmExact, weightAbsSums, fastRequantSupported, packConvWeights, packConvRowsWeights, convScratchBytes, convRowsScratchBytes, convRowsPackedBytes } from '../../src/model/pack';
+import { levelThreshold } from '../../src/model/requant-affine';
+import { mbqmExact } from '../../src/model/quant';
+import { packRequant, weightAbsSums, fastRequantSupported, packConvWeights, packConvRowsWeights, convScratchBytes, convRowsScratchBytes, convRowsPackedBytes } from '../../src/model/pack';
 import { validateOps, type MTensor } from '../../src/model/ops';
 import {
   jsMbqm, jsConv, runConvRef, runConvFast, runConvRowsFast, rowsEligible, outDim, randomRequant, randomInt8, REQUANT_MODE_VARIANTS, type ConvCase,
@@ -112,7 +113,7 @@ describe('vector requant == MultiplyByQuantizedMultiplier', () => {
     }
   });
 
-  it('mbqmExact (pack.ts, used to fold all-zero-weight channels) == the independent JS formula', () => {
+  it('mbqmExact (quant.ts, used to fold all-zero-weight channels and by the affine search) == the independent JS formula', () => {
     const r = rng(5);
     for (let i = 0; i < 200000; i++) {
       const x = randX(r), m = randM(r), s = i % 7 === 0 ? r.int(0, 6) : -r.int(0, 31);
@@ -321,7 +322,7 @@ describe('vector requant == MultiplyByQuantizedMultiplier', () => {
     // the thresholds the solver verifies against: the closed forms agree with the spec
     for (let i = 0; i < 3000; i++) {
       const M = r.int(1 << 30, I32_MAX), R = r.int(1, 21), acc = r.int(0, 1.5 * 2 ** 20);
-      expect(levelOf(acc, M, R)).toBe(mbqm(acc, M, -R));
+      expect(mbqmExact(acc, M, -R)).toBe(mbqm(acc, M, -R));
       const k = r.int(1, 255), B = levelThreshold(k, M, R);
       if (B <= 1.5 * 2 ** 20) {
         expect(mbqm(B, M, -R), `level ${k}`).toBeGreaterThanOrEqual(k);
