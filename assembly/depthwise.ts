@@ -1,6 +1,7 @@
 // DEPTHWISE_CONV_2D, int8 activations, TFLite reference semantics (double-rounding requant).
 import { mbqm, clampi } from './requant';
 import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_B2, RQ_MODE_LEFT, RQ_MODE_FAST } from './simd_requant';
+import { dw3_fast2r, dw3Entries, DW3_MAX_ENTRIES } from './dw3x3';
 
 // ---------------------------------------------------------------------------------------------
 // Scalar reference (the spec)
@@ -277,6 +278,10 @@ export function dw_i8(inPtr: usize, inH: i32, inW: i32, inC: i32, inZp: i32, pwP
   const mode = load<i32>(qPtr);
   const fast2 = mode == RQ_MODE_FAST && load<i32>(qPtr, 8) != 0 && kH * kW < 8256;
   const fe = fast2 ? load<i32>(qPtr, 12) : 0;
+  if (fe == 2 && kH == 3 && kW == 3 && dilH == 1 && dilW == 1 && strideH == 1 && strideW == 1 && dw3Entries(outW) <= DW3_MAX_ENTRIES) {
+    dw3_fast2r(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outZp, actMin, actMax, padTop, padLeft);
+    return;
+  }
   const body: DwBody = fast2 ? (fe == 2 ? dw_fast2r : fe != 0 ? dw_fast2f : dw_fast2) : mode == RQ_MODE_LEFT ? dw_left : mode == RQ_MODE_FAST ? dw_fast : dw_general;
   body(inPtr, inH, inW, inC, inZp, pwPtr, qPtr, outPtr, outH, outW, outC, outZp, actMin, actMax,
     kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft);

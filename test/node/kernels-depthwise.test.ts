@@ -199,6 +199,29 @@ describe('requant modes of the fast kernel', () => {
     expect(affine).toBeGreaterThan(5);
   });
 
+  it('3x3 stride-1 FAST2R layers (dw3x3.ts, packed pair rows): widths 1..9 and up to the row-buffer limit, pads, odd channels', () => {
+    const r = rng(80);
+    let affine = 0, n = 0;
+    const run = (sh: Omit<Shape, 'k' | 's' | 'd'>) => {
+      const c0 = makeCase(r, { k: 3, s: 1, d: 1, ...sh });
+      if (!c0) return;
+      const c = shrinkForFast2r(withReluClamp(n % 4 === 2 ? withDeadChannels(c0, r) : c0, r));
+      affine += checkFast2rBothWays(c, fastEqualsRef, desc(c)).affine;
+      n++;
+    };
+    for (let w = 1; w <= 9; w++) {
+      for (const mode of ['same', 'valid', 'random'] as const) {
+        run({ inH: r.int(1, 7), inW: w, c: [1, 5, 8, 13, 24][r.int(0, 4)], mode, inZp: [-128, 127, undefined][r.int(0, 2)], w16: r.next() < 0.2 });
+      }
+    }
+    for (const w of [14, 56, 113]) run({ inH: 6, inW: w, c: 17, mode: 'random' });
+    // 518 output columns fill the static row buffers (520 pair entries); 519 take the tap-table kernel
+    run({ inH: 3, inW: 518, c: 9, mode: 'same', inZp: -128 });
+    run({ inH: 3, inW: 519, c: 9, mode: 'same' });
+    expect(n).toBeGreaterThan(25);
+    expect(affine).toBeGreaterThan(10);
+  });
+
   it('FAST2, FAST, GENERAL (shift 0, shift -25, M < 2^30) and LEFT layers all match the reference', () => {
     const r = rng(77);
     for (const [name, tweak, mode] of REQUANT_MODE_VARIANTS) {
