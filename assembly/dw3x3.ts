@@ -22,7 +22,7 @@ const ENTRY: usize = 32;
 const rowsBuf: usize = memory.data(4 * DW3_MAX_ENTRIES * 32, 16); // 3 ring rows, then the zero row
 const wBuf: usize = memory.data(6 * 32, 16);
 const slotRow: usize = memory.data(16, 16); // input row held by ring slot 0..2
-const rowTbl: usize = memory.data(16, 16); // the current output row's three packed rows (ky = 0..2)
+const rowTbl: usize = memory.data(32, 16); // the current output row's three packed rows (ky = 0..2)
 
 /** Pair entries per packed row: output tiles read entries ox .. ox+3 and the tap-2 entries 2 past them. */
 // @ts-ignore: decorator
@@ -100,37 +100,19 @@ function rowFor(iy: i32, inPtr: usize, inH: i32, inW: i32, C: i32, cOff: usize, 
 @inline
 function dw3Tile(e: usize, bl: v128, bh: v128, qb: usize,
   out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
-  let a0l = bl, a0h = bh, a1l = bl, a1h = bh;
-  for (let k: usize = 0; k < 12; k += 4) {
+  let a0l = bl, a0h = bh, a1l = bl, a1h = bh, a2l = bl, a2h = bh, a3l = bl, a3h = bh;
+  for (let k: usize = 0; k < 24; k += 4) {
     const r = <usize>load<u32>(rowTbl + k) + e;
     const wp = wBuf + (k << 3);
-    let w0 = v128.load(wp), w1 = v128.load(wp, 16);
+    const w0 = v128.load(wp), w1 = v128.load(wp, 16);
     a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(v128.load(r, 0), w0));
     a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(v128.load(r, 16), w1));
     a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(v128.load(r, 32), w0));
     a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(v128.load(r, 48), w1));
-    const q = r + 2 * ENTRY;
-    w0 = v128.load(wp, 96); w1 = v128.load(wp, 112);
-    a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(v128.load(q, 0), w0));
-    a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(v128.load(q, 16), w1));
-    a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(v128.load(q, 32), w0));
-    a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(v128.load(q, 48), w1));
-  }
-  let a2l = bl, a2h = bh, a3l = bl, a3h = bh;
-  for (let k: usize = 0; k < 12; k += 4) {
-    const r = <usize>load<u32>(rowTbl + k) + e;
-    const wp = wBuf + (k << 3);
-    let w0 = v128.load(wp), w1 = v128.load(wp, 16);
     a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(v128.load(r, 64), w0));
     a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(v128.load(r, 80), w1));
     a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(v128.load(r, 96), w0));
     a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(v128.load(r, 112), w1));
-    const q = r + 2 * ENTRY;
-    w0 = v128.load(wp, 96); w1 = v128.load(wp, 112);
-    a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(v128.load(q, 64), w0));
-    a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(v128.load(q, 80), w1));
-    a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(v128.load(q, 96), w0));
-    a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(v128.load(q, 112), w1));
   }
   requantStore4x8<bool>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, qb, out, pixStride, np, nc, zp16, lo8, hi8);
 }
@@ -175,9 +157,11 @@ export function dw3_fast2r(inPtr: usize, inH: i32, inW: i32, C: i32, inZp: i32, 
     store<i32>(slotRow, -1); store<i32>(slotRow, -1, 4); store<i32>(slotRow, -1, 8);
     for (let oy = 0; oy < outH; oy++) {
       const iy = oy - padTop;
-      store<u32>(rowTbl, <u32>rowFor(iy, inPtr, inH, inW, C, cOff, padLeft, E, zpv, rowBytes));
-      store<u32>(rowTbl, <u32>rowFor(iy + 1, inPtr, inH, inW, C, cOff, padLeft, E, zpv, rowBytes), 4);
-      store<u32>(rowTbl, <u32>rowFor(iy + 2, inPtr, inH, inW, C, cOff, padLeft, E, zpv, rowBytes), 8);
+      const r0 = <u32>rowFor(iy, inPtr, inH, inW, C, cOff, padLeft, E, zpv, rowBytes);
+      const r1 = <u32>rowFor(iy + 1, inPtr, inH, inW, C, cOff, padLeft, E, zpv, rowBytes);
+      const r2 = <u32>rowFor(iy + 2, inPtr, inH, inW, C, cOff, padLeft, E, zpv, rowBytes);
+      store<u32>(rowTbl, r0); store<u32>(rowTbl, r1, 4); store<u32>(rowTbl, r2, 8);
+      store<u32>(rowTbl, r0 + <u32>(2 * ENTRY), 12); store<u32>(rowTbl, r1 + <u32>(2 * ENTRY), 16); store<u32>(rowTbl, r2 + <u32>(2 * ENTRY), 20);
       const outRow = outPtr + <usize>(oy * outW) * pixStride + cOff;
       for (let t = 0; t < outW; t += 4) {
         const ox = t + 4 <= outW ? t : max(0, outW - 4); // the last tile overlaps the previous one
