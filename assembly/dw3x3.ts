@@ -93,9 +93,10 @@ function rowFor(iy: i32, inPtr: usize, inH: i32, inW: i32, C: i32, cOff: usize, 
   return p;
 }
 
-// 4 output pixels (entries ox..ox+3 at byte offset e of the three packed rows whose pointers rowTbl
-// holds) x 8 channels, all 9 taps, as two passes of 2 pixels (4 live accumulators). A loop over ky
-// (not straight-line code) keeps V8 from hoisting every load to the top and spilling the accumulators.
+// 4 output pixels (entries ox..ox+3 at byte offset e) x 8 channels, all 9 taps: a loop over the 6 tap
+// pairs, whose row pointers rowTbl holds ((ky,0)(ky,1) rows, then the (ky,2) rows 2 entries on). As a
+// loop (not straight-line code) V8 keeps most of the 8 accumulators in registers; unrolled, it hoists
+// every load to the top and spills them (measured slower).
 // @ts-ignore: decorator
 @inline
 function dw3Tile(e: usize, bl: v128, bh: v128, qb: usize,
@@ -161,7 +162,7 @@ export function dw3_fast2r(inPtr: usize, inH: i32, inW: i32, C: i32, inZp: i32, 
       const r1 = <u32>rowFor(iy + 1, inPtr, inH, inW, C, cOff, padLeft, E, zpv, rowBytes);
       const r2 = <u32>rowFor(iy + 2, inPtr, inH, inW, C, cOff, padLeft, E, zpv, rowBytes);
       store<u32>(rowTbl, r0); store<u32>(rowTbl, r1, 4); store<u32>(rowTbl, r2, 8);
-      store<u32>(rowTbl, r0 + <u32>(2 * ENTRY), 12); store<u32>(rowTbl, r1 + <u32>(2 * ENTRY), 16); store<u32>(rowTbl, r2 + <u32>(2 * ENTRY), 20);
+      store<u32>(rowTbl, r0 + 64, 12); store<u32>(rowTbl, r1 + 64, 16); store<u32>(rowTbl, r2 + 64, 20); // + 2 entries: tap (ky,2)
       const outRow = outPtr + <usize>(oy * outW) * pixStride + cOff;
       for (let t = 0; t < outW; t += 4) {
         const ox = t + 4 <= outW ? t : max(0, outW - 4); // the last tile overlaps the previous one

@@ -20,6 +20,7 @@ import {
 import { quantizeMultiplier, preprocessSoftmaxScaling, calculateInputRadius, activationRange, activationRangeFloat, f32 } from '../src/model/quant.ts';
 import { frexp, roundHalfAway } from '../src/model/quant.ts';
 import { packConvFast, packDepthwiseWeights, packRequant, weightAbsSums, fastRequantSupported, fastDepthwiseSupported, convRowsEligible } from '../src/model/pack.ts';
+import { solveAddAffine } from '../src/model/add-affine.ts';
 import { OPS, type MOp, type MTensor, type OpKind, type WeightSlot } from '../src/model/ops.ts';
 import { writeArtifact, type ArtifactManifest, type Precision } from '../src/model/artifact.ts';
 import type { InputSpec, OutputSpec, PixelNormalization } from '../src/engine/types.ts';
@@ -628,9 +629,10 @@ export async function lower(model: TfModel, opts: CompileOptions) {
         const [bMult, bShift] = quantizeMultiplier(sb / twiceMax);
         const [outMult, outShift] = quantizeMultiplier(twiceMax / ((1 << leftShift) * so));
         const [amin, amax] = actRange8(op, o.activation as number, out);
-        emit('add_i8', op, [op.inputs[0]!, op.inputs[1]!], op.outputs, {
-          n, aOffset: -a.zp, aMult, aShift, bOffset: -b.zp, bMult, bShift, leftShift, outMult, outShift, outOffset: out.zp, actMin: amin, actMax: amax,
-        });
+        const ap = { aOffset: -a.zp, aMult, aShift, bOffset: -b.zp, bMult, bShift, leftShift, outMult, outShift, outOffset: out.zp, actMin: amin, actMax: amax };
+        // the f32 form of the layer (fA, fB, fC: f32 bits), when one equals the exact arithmetic on all input pairs
+        const fl = solveAddAffine(ap);
+        emit('add_i8', op, [op.inputs[0]!, op.inputs[1]!], op.outputs, { n, ...ap, ...(fl ? { fA: fl[0], fB: fl[1], fC: fl[2] } : {}) });
         break;
       }
       case 'AVERAGE_POOL_2D':

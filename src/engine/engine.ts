@@ -272,7 +272,9 @@ class Model implements LoadedModel {
  *  (add_i8_lut_build: 65536 evaluations of the exact add_i8 kernel, ~0.1 ms); smaller ones keep add_i8. */
 const ADD_LUT_MIN_ELEMENTS = 16384;
 const ADD_LUT_BYTES = 65536;
-const usesAddLut = (op: MOp) => op.kind === 'add_i8' && (op.p.n as number) >= ADD_LUT_MIN_ELEMENTS;
+const usesAddLut = (op: MOp) => op.kind === 'add_i8' && op.p.fA === undefined && (op.p.n as number) >= ADD_LUT_MIN_ELEMENTS;
+/** an f32 stored as its bit pattern (ADD's fA/fB/fC params) */
+const bitsF32 = (b: number) => new Float32Array(Int32Array.of(b).buffer)[0]!;
 
 /** Fast int8 convs (not the rows variant) with at least 4 output pixels get their packed int8 weights
  *  widened to int16 at load (the kernels' wIs16 path: plain vector loads instead of sign-extending ones,
@@ -350,6 +352,11 @@ function bind(engine: Engine, op: MOp, m: ArtifactManifest, W: number, table: (b
     }
     case 'add_i8': {
       const i1 = t(op.in[1]!);
+      if (p.fA !== undefined) {
+        // the compiler proved this f32 form equal to the exact arithmetic on every input pair (src/model/add-affine.ts)
+        const f = K('add_i8_f'), n = p.n!, al = bitsF32(p.fA), be = bitsF32(p.fB!), ga = bitsF32(p.fC!);
+        return (A) => f(A + i0, A + i1, A + o0, n, al, be, ga, p.actMin!, p.actMax!);
+      }
       if (usesAddLut(op)) {
         const tbl = table(ADD_LUT_BYTES);
         K('add_i8_lut_build')(tbl, p.aOffset!, p.aMult!, p.aShift!, p.bOffset!, p.bMult!, p.bShift!, p.leftShift!, p.outMult!, p.outShift!, p.outOffset!, p.actMin!, p.actMax!);

@@ -155,7 +155,9 @@ export const OPS = {
     outs: [['int8', flatN]],
     weights: {},
     params: ['n', 'aOffset', 'aMult', 'aShift', 'bOffset', 'bMult', 'bShift', 'leftShift', 'outMult', 'outShift', 'outOffset', 'actMin', 'actMax'],
-    check: (p) => (p.leftShift! >= 0 && p.leftShift! <= 24 && p.actMin! >= -128 && p.actMax! <= 127 ? null : 'params'),
+    // optional fA, fB, fC: the f32 form (add_i8_f) as f32 bit patterns, all three or none
+    check: (p) => (p.leftShift! >= 0 && p.leftShift! <= 24 && p.actMin! >= -128 && p.actMax! <= 127 &&
+      [p.fA, p.fB, p.fC].filter((v) => v === undefined).length % 3 === 0 ? null : 'params'),
   },
   maxpool_i8: {
     ins: [['int8', (p) => p.inH! * p.inW! * p.c!]],

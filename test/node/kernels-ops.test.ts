@@ -3,12 +3,17 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { loadWasm, rng, type Wasm } from './wasm-harness.ts';
 import { quantizeMultiplier } from '../../src/model/quant.ts';
+import { solveAddAffine, addTable, bitsF32, type AddParams } from '../../src/model/add-affine.ts';
 
 let w: Wasm;
 beforeAll(async () => {
   w = await loadWasm();
 });
 
+const firstDiff = (x: ArrayLike<number>, y: ArrayLike<number>) => {
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return x.length === y.length ? -1 : x.length;
+};
 const randI8 = (r: ReturnType<typeof rng>, n: number, lo = -128, hi = 127) => Int8Array.from({ length: n }, () => r.int(lo, hi));
 
 describe('add_i8', () => {
@@ -90,6 +95,46 @@ describe('add_i8', () => {
         expect(w.i8(o2 + off, n)).toEqual(w.i8(o1 + off, n));
       }
     }
+  });
+  it('f32 form (solveAddAffine + add_i8_f) equals the reference on all 65536 input pairs; its gamma is the least that works', () => {
+    const r = rng(13);
+    const N = 65536;
+    const aa = new Int8Array(N), bb = new Int8Array(N);
+    for (let i = 0; i < N; i++) { aa[i] = (i >> 8) - 128; bb[i] = (i & 255) - 128; } // addTable's order
+    let solved = 0;
+    for (let iter = 0; iter < 24; iter++) {
+      w.reset();
+      const sa = Math.exp(r.next() * 6 - 5), sb = Math.exp(r.next() * 6 - 5);
+      const so = iter % 6 === 5 ? Math.min(sa, sb) / 50 : Math.exp(r.next() * 6 - 5); // tiny output scale saturates
+      const twice = 2 * Math.max(sa, sb);
+      const [aMult, aShift] = quantizeMultiplier(sa / twice);
+      const [bMult, bShift] = quantizeMultiplier(sb / twice);
+      const [outMult, outShift] = quantizeMultiplier(twice / ((1 << 20) * so));
+      const clamp = iter % 3 === 0;
+      const p: AddParams = {
+        aOffset: -r.int(-128, 127), aMult, aShift, bOffset: -r.int(-128, 127), bMult, bShift, leftShift: 20, outMult, outShift,
+        outOffset: r.int(-128, 127), actMin: clamp ? r.int(-128, 0) : -128, actMax: clamp ? r.int(0, 127) : 127,
+      };
+      const params = [p.aOffset, p.aMult, p.aShift, p.bOffset, p.bMult, p.bShift, p.leftShift, p.outMult, p.outShift, p.outOffset, p.actMin, p.actMax];
+      const a = w.put(aa), b = w.put(bb), o1 = w.alloc(N), o2 = w.alloc(N + 16);
+      w.exports.add_i8_ref(a, b, o1, N, ...params);
+      const ref = w.i8(o1, N);
+      expect(firstDiff(addTable(p), ref), 'the solver\'s JS table').toBe(-1);
+      const f = solveAddAffine(p);
+      if (!f) continue;
+      solved++;
+      const [al, be, ga] = f.map(bitsF32) as [number, number, number];
+      // odd lengths and offsets exercise the 16-wide loop and the scalar tail
+      for (const [off, n] of [[0, N], [5, 1000], [17, 15], [3, 33]]) {
+        w.exports.add_i8_f(a + off, b + off, o2 + off, n, al, be, ga, p.actMin, p.actMax);
+        expect(firstDiff(w.i8(o2 + off, n), w.i8(o1 + off, n)), `add_i8_f, offset ${off}, length ${n}`).toBe(-1);
+      }
+      // one f32 step lower, some pair rounds below the reference (the bisection's bound is tight)
+      const gaLower = bitsF32(f[2] + (ga > 0 ? -1 : 1));
+      w.exports.add_i8_f(a, b, o2, N, al, be, gaLower, p.actMin, p.actMax);
+      expect(firstDiff(w.i8(o2, N), ref)).toBeGreaterThanOrEqual(0);
+    }
+    expect(solved).toBeGreaterThan(12);
   });
   it('reference equals an independent float-free JS spec on a small case', () => {
     // TFLite Add with both scales equal: out = clamp(round-ish((a-za)+(b-zb)) + zo)
