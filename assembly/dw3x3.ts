@@ -16,13 +16,20 @@
 // re-laid into (ky,0)(ky,1) and (ky,2)(-) pairs with a few shuffles once per block.
 import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_B2 } from './simd_requant';
 
-/** Entries per packed row the static buffers hold (pack.ts mirrors nothing: wider rows take dw_i8's tap-table path). */
-export const DW3_MAX_ENTRIES: i32 = 520;
+// Static buffers: a ring of 3 slots, each one packed input row for a chunk of channel blocks (block b's
+// entries at + b * E * 32), a zero row as long as a slot (never written), the chunk's re-laid weights,
+// and the pointer table of the current output row.
+const SLOT: i32 = 40960;
+const MAX_CHUNK: i32 = 128; // blocks per chunk (weight buffer)
+const CHUNK_BYTES: i32 = 8192; // a chunk's packed row: 3 of them stay in L1 with the rows they come from
+/** Entries per packed row the buffers hold: one block's row must fit a slot (wider rows take dw_i8's tap-table path). */
+export const DW3_MAX_ENTRIES: i32 = SLOT / 32;
 const ENTRY: usize = 32;
-const rowsBuf: usize = memory.data(4 * DW3_MAX_ENTRIES * 32, 16); // 3 ring rows, then the zero row
-const wBuf: usize = memory.data(6 * 32, 16);
+const ringBuf: usize = memory.data(3 * SLOT, 16);
+const zeroRow: usize = memory.data(SLOT, 16);
+const wBuf: usize = memory.data(MAX_CHUNK * 6 * 32, 16);
 const slotRow: usize = memory.data(16, 16); // input row held by ring slot 0..2
-const rowTbl: usize = memory.data(32, 16); // the current output row's three packed rows (ky = 0..2)
+const rowTbl: usize = memory.data(32, 16); // the current output row's packed rows: (ky,0)(ky,1) pairs, then (ky,2)
 
 /** Pair entries per packed row: output tiles read entries ox .. ox+3 and the tap-2 entries 2 past them. */
 // @ts-ignore: decorator
@@ -78,16 +85,18 @@ function packRow(dst: usize, row: usize, inW: i32, C: i32, padLeft: i32, E: i32,
   }
 }
 
-// the packed row of input row iy (packing it into its ring slot unless already there), or the zero row
+// the packed rows (all nbc blocks of the chunk at cOff) of input row iy, packing them into its ring slot
+// unless already there, or the zero row
 // @ts-ignore: decorator
 @inline
-function rowFor(iy: i32, inPtr: usize, inH: i32, inW: i32, C: i32, cOff: usize, padLeft: i32, E: i32,
+function rowFor(iy: i32, inPtr: usize, inH: i32, inW: i32, C: i32, cOff: usize, nbc: i32, padLeft: i32, E: i32,
   zpv: v128, rowBytes: usize): usize {
-  if (iy < 0 || iy >= inH) return rowsBuf + 3 * rowBytes;
+  if (iy < 0 || iy >= inH) return zeroRow;
   const slot = <usize>(iy % 3);
-  const p = rowsBuf + slot * rowBytes;
+  const p = ringBuf + slot * <usize>SLOT;
   if (load<i32>(slotRow + (slot << 2)) != iy) {
-    packRow(p, inPtr + <usize>(iy * inW * C) + cOff, inW, C, padLeft, E, zpv);
+    const src = inPtr + <usize>(iy * inW * C) + cOff;
+    for (let b = 0; b < nbc; b++) packRow(p + <usize>b * rowBytes, src + (<usize>b << 3), inW, C, padLeft, E, zpv);
     store<i32>(slotRow + (slot << 2), iy);
   }
   return p;
@@ -99,12 +108,12 @@ function rowFor(iy: i32, inPtr: usize, inH: i32, inW: i32, C: i32, cOff: usize, 
 // every load to the top and spills them (measured slower).
 // @ts-ignore: decorator
 @inline
-function dw3Tile(e: usize, bl: v128, bh: v128, qb: usize,
+function dw3Tile(e: usize, wb: usize, bl: v128, bh: v128, qb: usize,
   out: usize, pixStride: usize, np: i32, nc: i32, zp16: v128, lo8: v128, hi8: v128): void {
   let a0l = bl, a0h = bh, a1l = bl, a1h = bh, a2l = bl, a2h = bh, a3l = bl, a3h = bh;
   for (let k: usize = 0; k < 24; k += 4) {
     const r = <usize>load<u32>(rowTbl + k) + e;
-    const wp = wBuf + (k << 3);
+    const wp = wb + (k << 3);
     const w0 = v128.load(wp), w1 = v128.load(wp, 16);
     a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(v128.load(r, 0), w0));
     a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(v128.load(r, 16), w1));
@@ -119,20 +128,20 @@ function dw3Tile(e: usize, bl: v128, bh: v128, qb: usize,
 }
 
 // packDepthwiseWeights' block (tap pairs (0,1)(2,3)(4,5)(6,7)(8,-), each as two halves of 4 channels) ->
-// wBuf (pairs (0,1)(3,4)(6,7) = (ky,0)(ky,1), then (2,-)(5,-)(8,-) = (ky,2)(-)); values as packed.
+// dst (192 bytes: pairs (0,1)(3,4)(6,7) = (ky,0)(ky,1), then (2,-)(5,-)(8,-) = (ky,2)(-)); values as packed.
 // @ts-ignore: decorator
 @inline
-function relayWeights(wp: usize): void {
+function relayWeights(wp: usize, dst: usize): void {
   const z = i32x4.splat(0);
   for (let h: usize = 0; h < 32; h += 16) {
     const p0 = v128.load(wp + h), p1 = v128.load(wp + h, 32), p2 = v128.load(wp + h, 64);
     const p3 = v128.load(wp + h, 96), p4 = v128.load(wp + h, 128);
-    v128.store(wBuf + h, p0);
-    v128.store(wBuf + h, i16x8.shuffle(p1, p2, 1, 8, 3, 10, 5, 12, 7, 14), 32);
-    v128.store(wBuf + h, p3, 64);
-    v128.store(wBuf + h, i16x8.shuffle(p1, z, 0, 8, 2, 8, 4, 8, 6, 8), 96);
-    v128.store(wBuf + h, i16x8.shuffle(p2, z, 1, 8, 3, 8, 5, 8, 7, 8), 128);
-    v128.store(wBuf + h, p4, 160);
+    v128.store(dst + h, p0);
+    v128.store(dst + h, i16x8.shuffle(p1, p2, 1, 8, 3, 10, 5, 12, 7, 14), 32);
+    v128.store(dst + h, p3, 64);
+    v128.store(dst + h, i16x8.shuffle(p1, z, 0, 8, 2, 8, 4, 8, 6, 8), 96);
+    v128.store(dst + h, i16x8.shuffle(p2, z, 1, 8, 3, 8, 5, 8, 7, 8), 128);
+    v128.store(dst + h, p4, 160);
   }
 }
 
@@ -140,7 +149,6 @@ export function dw3_fast2r(inPtr: usize, inH: i32, inW: i32, C: i32, inZp: i32, 
   outPtr: usize, outH: i32, outW: i32, outZp: i32, actMin: i32, actMax: i32, padTop: i32, padLeft: i32): void {
   const E = dw3Entries(outW);
   const rowBytes = <usize>E * ENTRY;
-  memory.fill(rowsBuf + 3 * rowBytes, 0, rowBytes);
   const nb = (C + 7) >> 3;
   const wBlock: usize = 5 * 32; // packDepthwiseWeights: 5 tap pairs of 32 bytes per block of 8 channels
   const zpv = i16x8.splat(<i16>inZp);
@@ -149,24 +157,31 @@ export function dw3_fast2r(inPtr: usize, inH: i32, inW: i32, C: i32, inZp: i32, 
   const hi8 = i8x16.splat(<i8>actMax);
   const pixStride = <usize>C;
   const np = min(4, outW);
-  for (let b = 0; b < nb; b++) {
-    const cOff = <usize>b << 3;
-    const nc = min(8, C - (b << 3));
-    relayWeights(pwPtr + <usize>b * wBlock);
-    const qb = qPtr + RQ_HEADER + <usize>b * RQ_BLOCK;
-    const bl = v128.load(qb + RQ_B2), bh = v128.load(qb + RQ_B2, 16); // 2 * bias (doubled weights)
+  // channel blocks in chunks whose packed rows fit a slot; within a chunk, output row by output row and
+  // block by block (the input and output rows stay in L1 while the blocks go by)
+  const chunk = max(1, min(MAX_CHUNK, CHUNK_BYTES / <i32>rowBytes));
+  for (let b0 = 0; b0 < nb; b0 += chunk) {
+    const nbc = min(chunk, nb - b0);
+    const cOff0 = <usize>b0 << 3;
+    for (let b = 0; b < nbc; b++) relayWeights(pwPtr + <usize>(b0 + b) * wBlock, wBuf + <usize>b * 192);
     store<i32>(slotRow, -1); store<i32>(slotRow, -1, 4); store<i32>(slotRow, -1, 8);
     for (let oy = 0; oy < outH; oy++) {
       const iy = oy - padTop;
-      const r0 = <u32>rowFor(iy, inPtr, inH, inW, C, cOff, padLeft, E, zpv, rowBytes);
-      const r1 = <u32>rowFor(iy + 1, inPtr, inH, inW, C, cOff, padLeft, E, zpv, rowBytes);
-      const r2 = <u32>rowFor(iy + 2, inPtr, inH, inW, C, cOff, padLeft, E, zpv, rowBytes);
+      const r0 = <u32>rowFor(iy, inPtr, inH, inW, C, cOff0, nbc, padLeft, E, zpv, rowBytes);
+      const r1 = <u32>rowFor(iy + 1, inPtr, inH, inW, C, cOff0, nbc, padLeft, E, zpv, rowBytes);
+      const r2 = <u32>rowFor(iy + 2, inPtr, inH, inW, C, cOff0, nbc, padLeft, E, zpv, rowBytes);
       store<u32>(rowTbl, r0); store<u32>(rowTbl, r1, 4); store<u32>(rowTbl, r2, 8);
       store<u32>(rowTbl, r0 + 64, 12); store<u32>(rowTbl, r1 + 64, 16); store<u32>(rowTbl, r2 + 64, 20); // + 2 entries: tap (ky,2)
-      const outRow = outPtr + <usize>(oy * outW) * pixStride + cOff;
-      for (let t = 0; t < outW; t += 4) {
-        const ox = t + 4 <= outW ? t : max(0, outW - 4); // the last tile overlaps the previous one
-        dw3Tile(<usize>ox * ENTRY, bl, bh, qb, outRow + <usize>ox * pixStride, pixStride, np, nc, zp16, lo8, hi8);
+      const outRow = outPtr + <usize>(oy * outW) * pixStride + cOff0;
+      for (let b = 0; b < nbc; b++) {
+        const nc = min(8, C - ((b0 + b) << 3));
+        const qb = qPtr + RQ_HEADER + <usize>(b0 + b) * RQ_BLOCK;
+        const bl = v128.load(qb + RQ_B2), bh = v128.load(qb + RQ_B2, 16); // 2 * bias (doubled weights)
+        const eb = <usize>b * rowBytes, wb = wBuf + <usize>b * 192, ob = outRow + (<usize>b << 3);
+        for (let t = 0; t < outW; t += 4) {
+          const ox = t + 4 <= outW ? t : max(0, outW - 4); // the last tile overlaps the previous one
+          dw3Tile(eb + <usize>ox * ENTRY, wb, bl, bh, qb, ob + <usize>ox * pixStride, pixStride, np, nc, zp16, lo8, hi8);
+        }
       }
     }
   }
