@@ -19,8 +19,8 @@ import { requantStore4x8, RQ_HEADER, RQ_BLOCK, RQ_B2 } from './simd_requant';
 // Static buffers: a ring of 3 slots, each one packed input row for a chunk of channel blocks (block b's
 // entries at + b * E * 32), a zero row as long as a slot (never written), the chunk's re-laid weights,
 // and the pointer table of the current output row.
-const SLOT: i32 = 40960;
-const MAX_CHUNK: i32 = 128; // blocks per chunk (weight buffer)
+const SLOT: i32 = 520 * 32; // one block's row of up to 520 entries (outW <= 518), or a chunk's rows
+const MAX_CHUNK: i32 = 48; // blocks per chunk (weight buffer): >= CHUNK_BYTES / the shortest row (6 entries)
 const CHUNK_BYTES: i32 = 8192; // a chunk's packed row: 3 of them stay in L1 with the rows they come from
 /** Entries per packed row the buffers hold: one block's row must fit a slot (wider rows take dw_i8's tap-table path). */
 export const DW3_MAX_ENTRIES: i32 = SLOT / 32;

@@ -218,9 +218,11 @@ describe('requant modes of the fast kernel', () => {
     // several chunks of channel blocks (4 blocks of 58 entries per chunk at width 56), 128 channels (the
     // kernel's limit) and 129 (the tap-table kernel)
     for (const c of [100, 128, 129]) run({ inH: 4, inW: 56, c, mode: 'same' });
-    // 1278 output columns fill a ring slot (1280 pair entries); 1279 take the tap-table kernel
-    run({ inH: 3, inW: 1278, c: 9, mode: 'same', inZp: -128 });
-    run({ inH: 3, inW: 1279, c: 9, mode: 'same' });
+    // 518 output columns fill a ring slot (520 pair entries); 519 take the tap-table kernel
+    run({ inH: 3, inW: 518, c: 9, mode: 'same', inZp: -128 });
+    run({ inH: 3, inW: 519, c: 9, mode: 'same' });
+    // the most blocks per chunk: 6-entry rows (widths <= 4), 128 channels
+    run({ inH: 5, inW: 3, c: 128, mode: 'same' });
     expect(n).toBeGreaterThan(25);
     expect(affine).toBeGreaterThan(10);
   });
