@@ -11,6 +11,7 @@
 import { ArtifactError, type ArtifactManifest, type ParsedArtifact } from '../model/artifact.ts';
 import { validateOps, type MOp, type WeightSlot } from '../model/ops.ts';
 import { expandWeights } from '../model/wbits.ts';
+import { bitsF32 } from '../model/quant.ts';
 import { bindInt16Op, INT16_KINDS } from './bind-int16.ts';
 import type { Output } from './types.ts';
 
@@ -268,13 +269,12 @@ class Model implements LoadedModel {
   }
 }
 
-/** Same-shape int8 ADDs of at least this many elements run through a 64 KB result table built at load
- *  (add_i8_lut_build: 65536 evaluations of the exact add_i8 kernel, ~0.1 ms); smaller ones keep add_i8. */
+/** int8 ADDs the compiler gave an exact f32 form (fA/fB/fC) run add_i8_f. Without one, those of at least
+ *  this many elements run through a 64 KB result table built at load (add_i8_lut_build: 65536 evaluations
+ *  of the exact add_i8 kernel, ~0.1 ms); smaller ones keep add_i8. */
 const ADD_LUT_MIN_ELEMENTS = 16384;
 const ADD_LUT_BYTES = 65536;
 const usesAddLut = (op: MOp) => op.kind === 'add_i8' && op.p.fA === undefined && (op.p.n as number) >= ADD_LUT_MIN_ELEMENTS;
-/** an f32 stored as its bit pattern (ADD's fA/fB/fC params) */
-const bitsF32 = (b: number) => new Float32Array(Int32Array.of(b).buffer)[0]!;
 
 /** Fast int8 convs (not the rows variant) with at least 4 output pixels get their packed int8 weights
  *  widened to int16 at load (the kernels' wIs16 path: plain vector loads instead of sign-extending ones,

@@ -11,7 +11,7 @@
  * by one ulp. The search fails when some input pair's exact sum lies too close to a rounding boundary
  * for f32 (the compiler then keeps the exact kernels).
  */
-import { mbqmExact } from './quant.ts';
+import { mbqmExact, f32Key, f32FromKey, f32Bits, leastF32 } from './quant.ts';
 
 export interface AddParams {
   aOffset: number; aMult: number; aShift: number; bOffset: number; bMult: number; bShift: number;
@@ -20,27 +20,6 @@ export interface AddParams {
 
 const fr = Math.fround;
 const K23 = 1.5 * 2 ** 23;
-const fBuf = new Float32Array(1);
-const iBuf = new Int32Array(fBuf.buffer);
-/** f32 -> an integer key in the same order (adjacent keys are adjacent f32 values), and back */
-function key(x: number): number {
-  fBuf[0] = x;
-  const b = iBuf[0]!;
-  return b >= 0 ? b : -(b & 0x7fffffff);
-}
-function unkey(k: number): number {
-  iBuf[0] = k >= 0 ? k : (-k | 0x80000000) | 0;
-  return fBuf[0]!;
-}
-/** the bits of an f32 value, as the artifact stores them (op params are 32-bit integers) */
-export function f32Bits(x: number): number {
-  fBuf[0] = x;
-  return iBuf[0]!;
-}
-export function bitsF32(b: number): number {
-  iBuf[0] = b;
-  return fBuf[0]!;
-}
 
 /**
  * mbqmExact(x, m, shift) for 0 <= m < 2^31 and shift <= 0 without BigInt (the 65536 output rescales of
@@ -94,7 +73,7 @@ export function solveAddAffine(p: AddParams): [number, number, number] | null {
   const P = new Float64Array(256), Q = new Float64Array(256);
   for (const d1 of [0, 1, -1]) {
     for (const d2 of [0, 1, -1]) {
-      const al = unkey(key(fr(r1)) + d1), be = unkey(key(fr(r2)) + d2);
+      const al = f32FromKey(f32Key(fr(r1)) + d1), be = f32FromKey(f32Key(fr(r2)) + d2);
       if (!(al >= 0 && be >= 0)) continue;
       for (let v = 0; v < 256; v++) { P[v] = fr((v - 128) * al); Q[v] = fr((v - 128) * be); }
       const G = (x: number, y: number, ga: number) => Math.max(p.actMin, Math.min(p.actMax, fr(fr(fr(P[x]! + Q[y]!) + ga) + K23) - K23));
@@ -102,13 +81,8 @@ export function solveAddAffine(p: AddParams): [number, number, number] | null {
         for (let x = 0; x < 256; x++) for (let y = 0; y < 256; y++) if (G(x, y, ga) < F[x * 256 + y]!) return false;
         return true;
       };
-      let lo = key(fr(g0 - 2)), hi = key(fr(g0 + 2));
-      if (!lowerOk(unkey(hi)) || lowerOk(unkey(lo))) continue;
-      while (hi - lo > 1) {
-        const mid = Math.floor((lo + hi) / 2);
-        if (lowerOk(unkey(mid))) hi = mid; else lo = mid;
-      }
-      const ga = unkey(hi);
+      const ga = leastF32(fr(g0 - 2), fr(g0 + 2), lowerOk);
+      if (ga === null) continue;
       let ok = true;
       for (let x = 0; x < 256 && ok; x++) for (let y = 0; y < 256; y++) if (G(x, y, ga) !== F[x * 256 + y]) { ok = false; break; }
       if (ok) return [f32Bits(al), f32Bits(be), f32Bits(ga)];

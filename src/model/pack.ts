@@ -1,7 +1,7 @@
 // Compile-time packing of conv / depthwise weights and requant parameters for the fast
 // WebAssembly kernels (assembly/conv.ts conv_i8, assembly/depthwise.ts dw_i8). No Node APIs.
 // The layouts here must match the kernels exactly; see the comments there.
-import { mbqmExact } from './quant.ts';
+import { mbqmExact, f32Bits } from './quant.ts';
 import { solveAffine } from './requant-affine.ts';
 
 const INT32_MIN = -2147483648;
@@ -223,12 +223,6 @@ function fast2rShift(M: number, shift: number): number {
   return M === 0 ? 1 : (-shift) & 31;
 }
 
-const f32Buf = new Float32Array(1);
-const f32BufBits = new Int32Array(f32Buf.buffer);
-function f32Bits(x: number): number {
-  f32Buf[0] = x;
-  return f32BufBits[0]!;
-}
 
 /**
  * sum |w - wZp| per output channel of a conv / depthwise layer, for packRequant: the accumulators of

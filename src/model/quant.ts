@@ -91,3 +91,37 @@ export function mbqmExact(x: number, m: number, shift: number): number {
   const thr = Math.floor(mask / 2) + (y < 0 ? 1 : 0);
   return (y >> right) + (rem > thr ? 1 : 0);
 }
+
+// ---- f32 bit patterns, shared by the requant packing and the compile-time f32 searches ----
+const f32Buf = new Float32Array(1);
+const f32BufBits = new Int32Array(f32Buf.buffer);
+/** the bits of an f32 value as an i32 (op params and requant blocks store f32 constants this way) */
+export function f32Bits(x: number): number {
+  f32Buf[0] = x;
+  return f32BufBits[0]!;
+}
+export function bitsF32(b: number): number {
+  f32BufBits[0] = b;
+  return f32Buf[0]!;
+}
+/** f32 -> an integer key in the same order (adjacent keys are adjacent f32 values), and back */
+export function f32Key(x: number): number {
+  const b = f32Bits(x);
+  return b >= 0 ? b : -(b & 0x7fffffff);
+}
+export function f32FromKey(k: number): number {
+  return bitsF32(k >= 0 ? k : (-k | 0x80000000) | 0);
+}
+/**
+ * The least f32 x in (lo, hi] with ok(x), for a predicate that is monotone (false below some value, true
+ * from it on) over the f32 values; null when ok(hi) is false or ok(lo) already true. Bisects the keys.
+ */
+export function leastF32(lo: number, hi: number, ok: (x: number) => boolean): number | null {
+  let a = f32Key(lo), b = f32Key(hi);
+  if (!ok(f32FromKey(b)) || ok(f32FromKey(a))) return null;
+  while (b - a > 1) {
+    const mid = Math.floor((a + b) / 2);
+    if (ok(f32FromKey(mid))) b = mid; else a = mid;
+  }
+  return f32FromKey(b);
+}

@@ -11,22 +11,10 @@
  * arithmetic emulated with Math.fround) and may fail: near-ties between a level's threshold and an even
  * A need more precision than f32 has; the caller then keeps FAST2R's exact arithmetic.
  */
-import { mbqmExact } from './quant.ts';
+import { mbqmExact, f32Key, f32FromKey, leastF32 } from './quant.ts';
 const fr = Math.fround;
 const K23 = 1.5 * 2 ** 23;
 const rne = (w: number) => fr(w + K23) - K23;
-const fBuf = new Float32Array(1);
-const iBuf = new Int32Array(fBuf.buffer);
-/** f32 -> an integer key in the same order (and back): adjacent keys are adjacent f32 values */
-function key(x: number): number {
-  fBuf[0] = x;
-  const b = iBuf[0]!;
-  return b >= 0 ? b : -(b & 0x7fffffff);
-}
-function unkey(k: number): number {
-  iBuf[0] = k >= 0 ? k : (-k | 0x80000000) | 0;
-  return fBuf[0]!;
-}
 
 /**
  * Least acc whose result is >= k (k >= 1, M in [2^30, 2^31), R >= 1): for acc >= 0 the result,
@@ -54,17 +42,12 @@ export function solveAffine(M: number, R: number, accMax: number, T: number, spa
   const a0 = fr(M / 2 ** (R + 32));
   for (let j = 0; j <= span; j++) {
     for (const sgn of j === 0 ? [0] : [1, -1]) {
-      const al = unkey(key(a0) + sgn * j);
+      const al = f32FromKey(f32Key(a0) + sgn * j);
       if (!(al > 0)) continue;
       for (let k = 0; k < top; k++) { v[k] = fr(A[k]! * al); v2[k] = fr((A[k]! - 2) * al); }
       const lowerOk = (be: number) => { for (let k = 0; k < top; k++) if (rne(fr(v[k]! + be)) < k + 1) return false; return true; };
-      let lo = key(-4), hi = key(4);
-      if (!lowerOk(unkey(hi)) || lowerOk(unkey(lo))) continue;
-      while (hi - lo > 1) {
-        const mid = Math.floor((lo + hi) / 2);
-        if (lowerOk(unkey(mid))) hi = mid; else lo = mid;
-      }
-      const be = unkey(hi);
+      const be = leastF32(-4, 4, lowerOk);
+      if (be === null) continue;
       let ok = true;
       for (let k = 0; k < top && ok; k++) if (rne(fr(v2[k]! + be)) > k) ok = false;
       if (ok && top < T && rne(fr(fr(Amax * al) + be)) > top) ok = false;

@@ -2,8 +2,8 @@
 // pooling, MEAN, float conv/depthwise; plus properties of softmax and PAD.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { loadWasm, rng, type Wasm } from './wasm-harness.ts';
-import { quantizeMultiplier } from '../../src/model/quant.ts';
-import { solveAddAffine, addTable, bitsF32, type AddParams } from '../../src/model/add-affine.ts';
+import { quantizeMultiplier, bitsF32 } from '../../src/model/quant.ts';
+import { solveAddAffine, addTable, type AddParams } from '../../src/model/add-affine.ts';
 
 let w: Wasm;
 beforeAll(async () => {
@@ -14,6 +14,14 @@ const firstDiff = (x: ArrayLike<number>, y: ArrayLike<number>) => {
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
   return x.length === y.length ? -1 : x.length;
 };
+/** ADD's multipliers and shifts for random input / output scales (as compile.ts derives them); a tiny
+ *  output scale saturates most results */
+const addScales = (r: ReturnType<typeof rng>, tinyOut = false) => {
+  const sa = Math.exp(r.next() * 6 - 5), sb = Math.exp(r.next() * 6 - 5);
+  const so = tinyOut ? Math.min(sa, sb) / 50 : Math.exp(r.next() * 6 - 5);
+  const twice = 2 * Math.max(sa, sb);
+  return [...quantizeMultiplier(sa / twice), ...quantizeMultiplier(sb / twice), ...quantizeMultiplier(twice / ((1 << 20) * so))] as const;
+};
 const randI8 = (r: ReturnType<typeof rng>, n: number, lo = -128, hi = 127) => Int8Array.from({ length: n }, () => r.int(lo, hi));
 
 describe('add_i8', () => {
@@ -22,12 +30,7 @@ describe('add_i8', () => {
     for (let iter = 0; iter < 300; iter++) {
       w.reset();
       const n = r.int(1, 300);
-      const sa = Math.exp(r.next() * 6 - 5), sb = Math.exp(r.next() * 6 - 5);
-      const so = iter % 5 === 0 ? Math.min(sa, sb) / 50 : Math.exp(r.next() * 6 - 5); // tiny output scale saturates
-      const twice = 2 * Math.max(sa, sb);
-      const [am, as] = quantizeMultiplier(sa / twice);
-      const [bm, bs] = quantizeMultiplier(sb / twice);
-      const [om, os] = quantizeMultiplier(twice / ((1 << 20) * so));
+      const [am, as, bm, bs, om, os] = addScales(r, iter % 5 === 0);
       const a = w.put(randI8(r, n)), b = w.put(randI8(r, n));
       const o1 = w.alloc(n), o2 = w.alloc(n);
       const actMin = iter % 3 === 0 ? r.int(-128, 0) : -128, actMax = iter % 3 === 0 ? r.int(0, 127) : 127;
@@ -65,11 +68,7 @@ describe('add_i8', () => {
     for (let i = 0; i < N; i++) { aa[i] = i >> 8; bb[i] = i & 255; }
     for (let iter = 0; iter < 16; iter++) {
       w.reset();
-      const sa = Math.exp(r.next() * 6 - 5), sb = Math.exp(r.next() * 6 - 5), so = Math.exp(r.next() * 6 - 5);
-      const twice = 2 * Math.max(sa, sb);
-      const [am, as] = quantizeMultiplier(sa / twice);
-      const [bm, bs] = quantizeMultiplier(sb / twice);
-      const [om, os] = quantizeMultiplier(twice / ((1 << 20) * so));
+      const [am, as, bm, bs, om, os] = addScales(r);
       // iter 6, 7: left shifts and extreme multipliers (add_i8's scalar fallback inside the table build)
       const params = iter < 6
         ? [-r.int(-128, 127), am, as, -r.int(-128, 127), bm, bs, 20, om, os, r.int(-128, 127), iter % 2 ? -128 : r.int(-128, 0), iter % 2 ? 127 : r.int(0, 127)]
@@ -104,12 +103,7 @@ describe('add_i8', () => {
     let solved = 0;
     for (let iter = 0; iter < 24; iter++) {
       w.reset();
-      const sa = Math.exp(r.next() * 6 - 5), sb = Math.exp(r.next() * 6 - 5);
-      const so = iter % 6 === 5 ? Math.min(sa, sb) / 50 : Math.exp(r.next() * 6 - 5); // tiny output scale saturates
-      const twice = 2 * Math.max(sa, sb);
-      const [aMult, aShift] = quantizeMultiplier(sa / twice);
-      const [bMult, bShift] = quantizeMultiplier(sb / twice);
-      const [outMult, outShift] = quantizeMultiplier(twice / ((1 << 20) * so));
+      const [aMult, aShift, bMult, bShift, outMult, outShift] = addScales(r, iter % 6 === 5);
       const clamp = iter % 3 === 0;
       const p: AddParams = {
         aOffset: -r.int(-128, 127), aMult, aShift, bOffset: -r.int(-128, 127), bMult, bShift, leftShift: 20, outMult, outShift,
